@@ -1,0 +1,1 @@
+"""Dealticker: follow one business deal in German news feeds."""

@@ -1,0 +1,126 @@
+"""Answer chat commands for every platform: parse the text, ask the store, build a German Reply."""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import Config
+from bot.messages import ROLE_LABELS, Reply, Span, alert_paragraphs, local_time, text
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+LATEST_DEFAULT = 5
+LATEST_MAX = 20
+_COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
+HELP = (
+    "/subscribe – neue Meldungen in diesem Chat erhalten",
+    "/unsubscribe – keine Meldungen mehr",
+    f"/latest [n] – die n neuesten Meldungen (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX})",
+    "/bidders – wer bietet, und wie steht es",
+    "/status – letzter Abruf, Feeds in Ordnung oder gestört",
+    "/help – diese Hilfe",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked, and where: the platform adapter fills this in."""
+
+    platform: str
+    chat_id: str
+    thread_id: str = ""
+    is_admin: bool = True  # in groups only admins may (un)subscribe; private chats always may
+    is_group: bool = False
+
+
+class Commands:
+    def __init__(self, config: Config, store: Store):
+        self.config = config
+        self.store = store
+        self._handlers = {"start": self.start, "help": self.help, "subscribe": self.subscribe,
+                          "unsubscribe": self.unsubscribe, "latest": self.latest, "bidders": self.bidders,
+                          "status": self.status}
+
+    def handle(self, caller: Caller, message: str) -> Reply:
+        """Answer one command line such as "/latest 3" or "latest@DealtickerBot"; never raises."""
+        match = _COMMAND.match(message or "")
+        if not match:
+            return text("Das ist kein Befehl. /help zeigt, was ich kann.", private=True, is_error=True)
+        name, argument = match.group(1).lower(), (match.group(2) or "").strip()
+        handler = self._handlers.get(name)
+        if handler is None:
+            shown = name[:30]
+            return text(f"Den Befehl /{shown} kenne ich nicht. /help zeigt, was ich kann.", private=True, is_error=True)
+        try:
+            return handler(caller, argument)
+        except Exception:
+            log.exception("command /%s failed for %s chat %s", name, caller.platform, caller.chat_id)
+            return text("Da ist bei mir etwas schiefgegangen. Bitte versuche es gleich noch einmal.",
+                        private=True, is_error=True)
+
+    def start(self, caller: Caller, _arg: str) -> Reply:
+        return text(f"Hallo! Ich verfolge den {self.config.deal.name} in deutschen Nachrichten und schicke "
+                    "zu jeder neuen Meldung eine kurze Zusammenfassung.",
+                    "Mit /subscribe erhält dieser Chat die Meldungen; /latest und /bidders zeigen den Stand.",
+                    buttons=(("Abonnieren", "subscribe"),))
+
+    def help(self, _caller: Caller, _arg: str) -> Reply:
+        return text(f"Ich verfolge den {self.config.deal.name}. Befehle:", "\n".join(HELP), private=True)
+
+    def subscribe(self, caller: Caller, _arg: str) -> Reply:
+        if caller.is_group and not caller.is_admin:
+            return text("Nur Administratoren dieses Chats können das Abo ändern.", private=True, is_error=True)
+        if self.store.subscribe(caller.platform, caller.chat_id, caller.thread_id):
+            return text("Abonniert. Neue Meldungen zum Deal kommen ab jetzt in diesen Chat. /unsubscribe beendet das.")
+        return text("Dieser Chat ist schon abonniert.")
+
+    def unsubscribe(self, caller: Caller, _arg: str) -> Reply:
+        if caller.is_group and not caller.is_admin:
+            return text("Nur Administratoren dieses Chats können das Abo ändern.", private=True, is_error=True)
+        if self.store.unsubscribe(caller.platform, caller.chat_id, caller.thread_id):
+            return text("Abo beendet. Es kommen keine Meldungen mehr. Mit /subscribe geht es wieder los.")
+        return text("Dieser Chat hatte kein Abo.")
+
+    def latest(self, _caller: Caller, arg: str) -> Reply:
+        count = LATEST_DEFAULT
+        if arg:
+            if not re.fullmatch(r"\d{1,6}", arg):
+                return text(f"„{arg[:20]}“ ist keine Anzahl. Beispiel: /latest 3 (1 bis {LATEST_MAX}).",
+                            private=True, is_error=True)
+            count = int(arg)
+            if not 1 <= count <= LATEST_MAX:
+                return text(f"Bitte eine Anzahl von 1 bis {LATEST_MAX} angeben, z. B. /latest {LATEST_DEFAULT}.",
+                            private=True, is_error=True)
+        alerts = self.store.latest_alerts(count, self.config.languages)
+        if not alerts:
+            return text("Noch keine Meldungen zum Deal gefunden. Ich schaue regelmäßig nach.")
+        paragraphs: list[tuple[Span, ...]] = [(Span(f"Die {len(alerts)} neuesten Meldungen:", "bold"),)]
+        for alert in alerts:
+            paragraphs.extend(alert_paragraphs(alert, self.config.timezone))
+        return Reply(tuple(paragraphs))
+
+    def bidders(self, _caller: Caller, _arg: str) -> Reply:
+        standings = self.store.bidder_standings()
+        if not standings:
+            return text("Bisher hat keine Meldung einen Bieter genannt.")
+        paragraphs: list[tuple[Span, ...]] = [(Span(f"Bieter im {self.config.deal.name}:", "bold"),)]
+        for b in standings:
+            articles = "1 Artikel" if b.articles == 1 else f"{b.articles} Artikel"
+            paragraphs.append((
+                Span(b.name, "bold"), Span(f" – {ROLE_LABELS.get(b.role, 'genannt')} · {articles} · zuletzt "
+                                           f"{local_time(b.last_seen, self.config.timezone)}: "),
+                Span(b.last_title, "plain", b.last_link or None)))
+        return Reply(tuple(paragraphs))
+
+    def status(self, _caller: Caller, _arg: str) -> Reply:
+        last = self.store.get_meta("last_poll")
+        if not last:
+            return text(f"Noch kein Abruf seit dem Start. {len(self.config.feeds)} Feeds sind eingerichtet.")
+        when = local_time(datetime.fromisoformat(last["finished"]), self.config.timezone)
+        lines = [f"Letzter Abruf: {when}",
+                 f"Feeds: {last['ok'] + last['unchanged']} in Ordnung ({last['unchanged']} unverändert), "
+                 f"{last['failed']} gestört, {last['skipped']} pausiert, {last['feeds']} insgesamt"]
+        lines += [f"• {name}: {error[:120]}" for name, error in last.get("errors", [])[:5]]
+        return text(*lines)

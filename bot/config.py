@@ -1,0 +1,124 @@
+"""Load and validate the TOML configuration into one frozen, typed object."""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path("config/dealticker.toml")
+DEFAULT_DATABASE_URL = "sqlite:///data/dealticker.db"
+ROLES = ("interested", "negotiating", "bid_submitted", "rejected", "withdrawn", "approved")
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` holds one line per problem."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    url: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class BidderConfig:
+    name: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DealConfig:
+    name: str
+    subject: tuple[str, ...]
+    deal_terms: tuple[tuple[str, float], ...]
+    negative_terms: tuple[tuple[str, float], ...]
+    bidders: tuple[BidderConfig, ...]
+    threshold: float = 0.7
+    bidder_weight: float = 0.4
+    roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    not_bidder_cues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    interval_seconds: int = 600
+    jitter_seconds: int = 60
+    timeout_seconds: float = 20.0
+    max_bytes: int = 5_000_000
+    concurrency: int = 32
+    per_host: int = 2
+    max_backoff_seconds: int = 6 * 3600
+    user_agent: str = "Dealticker/0.1 (+https://github.com/dealticker/dealticker)"
+
+
+@dataclass(frozen=True)
+class Config:
+    deal: DealConfig
+    feeds: tuple[FeedConfig, ...]
+    poll: PollConfig = field(default_factory=PollConfig)
+    languages: tuple[str, ...] = ("de",)
+    timezone: str = "Europe/Berlin"
+    retention_days: int = 90
+    story_window_hours: int = 48
+    summary_max_chars: int = 300
+    summary_max_sentences: int = 2
+    database_url: str = DEFAULT_DATABASE_URL
+    source: str = ""
+
+
+def config_path(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("DEALTICKER_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: Path | str | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read, validate and freeze the configuration; raise ConfigError listing every problem."""
+    env = dict(os.environ) if env is None else env
+    path = Path(path) if path else config_path(env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, [f"{path}: file not found — copy config/dealticker.toml or set DEALTICKER_CONFIG"])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, [f"{path}: cannot read the file ({exc})"])
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, [f"{path}: not valid TOML: {exc} — check quotes, brackets and commas there"])
+    from bot.config_schema import build  # the schema is long; keep it in its own module
+
+    problems: list[tuple[str, str]] = []
+    cfg = build(raw, problems, env)
+    if problems:
+        raise ConfigError(path, [f"{path}:{_line_of(text, where)}: {where}: {msg}" for where, msg in problems])
+    return cfg.__class__(**{**cfg.__dict__, "source": str(path)})
+
+
+def _line_of(text: str, where: str) -> int:
+    """Best-effort line number for a dotted path like `feeds[3].url` (tomllib keeps no positions)."""
+    lines = text.splitlines()
+    parts = re.findall(r"([A-Za-z_][\w-]*)(?:\[(\d+)\])?", where)
+    start, line_no = 0, 1
+    table: list[str] = []
+    for name, index in parts:
+        table.append(name)
+        header = re.compile(r"^\s*\[\[?\s*" + re.escape(".".join(table)) + r"\s*\]\]?\s*$")
+        key = re.compile(r"^\s*" + re.escape(name) + r"\s*=")
+        wanted = int(index) if index else 0
+        seen = -1
+        for i in range(start, len(lines)):
+            if header.match(lines[i]) or key.match(lines[i]):
+                seen += 1
+                if seen == wanted:
+                    start, line_no = i + 1, i + 1
+                    break
+    return line_no

@@ -1,0 +1,172 @@
+"""Check the raw TOML tables against the expected schema and build the frozen Config."""
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import (DEFAULT_DATABASE_URL, ROLES, BidderConfig, Config, DealConfig,
+                        FeedConfig, PollConfig)
+
+Problems = list[tuple[str, str]]
+
+# Known keys per table, with the Python type expected and a hint shown when the value is wrong.
+_TOP = {"bot", "poll", "deal", "feeds"}
+_BOT = {"languages": list, "timezone": str, "retention_days": int, "story_window_hours": int,
+        "summary_max_chars": int, "summary_max_sentences": int, "database_url": str}
+_POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int, float),
+         "max_bytes": int, "concurrency": int, "per_host": int, "max_backoff_seconds": int,
+         "user_agent": str}
+_DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dict, "bidders": list,
+         "threshold": (int, float), "bidder_weight": (int, float), "roles": dict,
+         "not_bidder_cues": list}
+_MINIMUM = {"interval_seconds": 30, "timeout_seconds": 1, "max_bytes": 10_000, "concurrency": 1,
+            "per_host": 1, "retention_days": 1, "summary_max_chars": 80, "summary_max_sentences": 1,
+            "story_window_hours": 1, "max_backoff_seconds": 60, "jitter_seconds": 0}
+_TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string",
+               int: "a whole number", (int, float): "a number"}
+
+
+def _check_table(raw: Any, where: str, known: dict, problems: Problems) -> dict:
+    if not isinstance(raw, dict):
+        problems.append((where, "must be a table ([" + where + "])"))
+        return {}
+    out = {}
+    for key, value in raw.items():
+        path = f"{where}.{key}" if where else key
+        if key not in known:
+            close = [k for k in known if k[:4] == key[:4]]
+            hint = f" — did you mean '{close[0]}'?" if close else f" — known keys: {', '.join(sorted(known))}"
+            problems.append((path, f"unknown option{hint}"))
+            continue
+        expected = known[key]
+        if isinstance(value, bool) or not isinstance(value, expected):
+            problems.append((path, f"must be {_TYPE_NAMES.get(expected, expected)}, not {value!r}"))
+            continue
+        if key in _MINIMUM and value < _MINIMUM[key]:
+            problems.append((path, f"must be at least {_MINIMUM[key]}, not {value}"))
+            continue
+        out[key] = value
+    return out
+
+
+def _strings(value: list, where: str, problems: Problems) -> tuple[str, ...]:
+    good = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            problems.append((f"{where}[{i}]", f"must be a non-empty string, not {item!r}"))
+        else:
+            good.append(item.strip())
+    return tuple(good)
+
+
+def _weights(value: dict, where: str, problems: Problems, negative: bool) -> tuple[tuple[str, float], ...]:
+    out = []
+    for term, weight in value.items():
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            problems.append((f"{where}.{term}", f"the weight must be a number, e.g. \"{term}\" = 0.5"))
+        elif (weight > 0) if negative else (weight <= 0):
+            sign = "negative (e.g. -0.5)" if negative else "positive (e.g. 0.5)"
+            problems.append((f"{where}.{term}", f"the weight must be {sign}, not {weight}"))
+        else:
+            out.append((term.strip().lower(), float(weight)))
+    return tuple(out)
+
+
+def _bidders(value: list, problems: Problems) -> tuple[BidderConfig, ...]:
+    out, names = [], set()
+    for i, item in enumerate(value):
+        where = f"deal.bidders[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            problems.append((where, "each bidder needs a name, e.g. { name = \"Oracle\", aliases = [\"Oracle\"] }"))
+            continue
+        unknown = set(item) - {"name", "aliases"}
+        if unknown:
+            problems.append((where, f"unknown option(s) {', '.join(sorted(unknown))} — a bidder has name and aliases"))
+        aliases = _strings(item.get("aliases", []), f"{where}.aliases", problems) if isinstance(
+            item.get("aliases", []), list) else problems.append((f"{where}.aliases", "must be a list")) or ()
+        name = item["name"].strip()
+        if name.lower() in names:
+            problems.append((where, f"bidder '{name}' is listed twice"))
+        names.add(name.lower())
+        out.append(BidderConfig(name=name, aliases=tuple(dict.fromkeys((name,) + aliases))))
+    return tuple(out)
+
+
+def _roles(value: dict, problems: Problems) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    out = []
+    for role, cues in value.items():
+        where = f"deal.roles.{role}"
+        if role not in ROLES:
+            problems.append((where, f"unknown role — roles are {', '.join(ROLES)}"))
+        elif not isinstance(cues, list):
+            problems.append((where, "must be a list of words that signal this role"))
+        else:
+            out.append((role, tuple(c.lower() for c in _strings(cues, where, problems))))
+    return tuple(out)
+
+
+def _deal(raw: Any, problems: Problems) -> DealConfig | None:
+    if raw is None:
+        problems.append(("deal", "missing — the [deal] table says which deal to follow"))
+        return None
+    d = _check_table(raw, "deal", _DEAL, problems)
+    subject = _strings(d.get("subject", []), "deal.subject", problems)
+    if not subject:
+        problems.append(("deal.subject", "needs at least one term naming the company being sold"))
+    deal_terms = _weights(d.get("deal_terms", {}), "deal.deal_terms", problems, negative=False)
+    if not deal_terms:
+        problems.append(("deal.deal_terms", "needs at least one term, e.g. \"übernahme\" = 1.0"))
+    return DealConfig(
+        name=d.get("name", "Deal"), subject=subject, deal_terms=deal_terms,
+        negative_terms=_weights(d.get("negative_terms", {}), "deal.negative_terms", problems, negative=True),
+        bidders=_bidders(d.get("bidders", []), problems),
+        threshold=float(d.get("threshold", 0.7)), bidder_weight=float(d.get("bidder_weight", 0.4)),
+        roles=_roles(d.get("roles", {}), problems),
+        not_bidder_cues=tuple(c.lower() for c in _strings(d.get("not_bidder_cues", []), "deal.not_bidder_cues", problems)),
+    )
+
+
+def _feeds(raw: Any, problems: Problems) -> tuple[FeedConfig, ...]:
+    if not isinstance(raw, list) or not raw:
+        problems.append(("feeds", "needs at least one [[feeds]] entry with name and url"))
+        return ()
+    out, urls = [], set()
+    for i, item in enumerate(raw):
+        where = f"feeds[{i}]"
+        f = _check_table(item, where, {"name": str, "url": str, "language": str}, problems)
+        url = f.get("url", "").strip()
+        if not url.startswith(("http://", "https://", "file://")) or len(url) < 9:
+            problems.append((f"{where}.url", f"{url or 'missing'}: must be an http://, https:// or file:// address"))
+            continue
+        if url in urls:
+            problems.append((f"{where}.url", f"{url} is listed twice"))
+        urls.add(url)
+        out.append(FeedConfig(name=f.get("name", url).strip() or url, url=url, language=f.get("language")))
+    return tuple(out)
+
+
+def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
+    for key in raw:
+        if key not in _TOP:
+            problems.append((key, f"unknown table — known: {', '.join(sorted(_TOP))}"))
+    bot = _check_table(raw.get("bot", {}), "bot", _BOT, problems)
+    poll = _check_table(raw.get("poll", {}), "poll", _POLL, problems)
+    deal = _deal(raw.get("deal"), problems)
+    feeds = _feeds(raw.get("feeds"), problems)
+    languages = tuple(s.lower() for s in _strings(bot.get("languages", ["de"]), "bot.languages", problems))
+    timezone = bot.get("timezone", "Europe/Berlin")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(("bot.timezone", f"unknown time zone {timezone!r} — use an IANA name like Europe/Berlin"))
+    if "jitter_seconds" in poll and poll["jitter_seconds"] >= poll.get("interval_seconds", 600):
+        problems.append(("poll.jitter_seconds", "must be smaller than poll.interval_seconds"))
+    database_url = env.get("DATABASE_URL") or bot.get("database_url") or DEFAULT_DATABASE_URL
+    if deal is None:
+        deal = DealConfig(name="", subject=(), deal_terms=(), negative_terms=(), bidders=())
+    return Config(
+        deal=deal, feeds=feeds, poll=PollConfig(**poll), languages=languages or ("de",),
+        timezone=timezone, database_url=database_url,
+        **{k: bot[k] for k in ("retention_days", "story_window_hours", "summary_max_chars",
+                               "summary_max_sentences") if k in bot},
+    )

@@ -1,0 +1,104 @@
+"""Plain data passed between the pipeline stages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, normalised: plain text, absolute link, UTC time."""
+
+    key: str
+    link_key: str
+    feed_url: str
+    source: str
+    title: str
+    teaser: str
+    link: str
+    published: datetime | None
+    declared_language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    relevant: bool
+    score: float
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BidderMention:
+    name: str
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An entry that passed relevance, with everything the alert shows."""
+
+    entry: Entry
+    verdict: Verdict
+    language: str
+    bidders: tuple[BidderMention, ...]
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One story as users see it; `sources` grows as more outlets report it."""
+
+    id: int
+    title: str
+    link: str
+    source: str
+    published: datetime
+    summary: str
+    bidders: tuple[BidderMention, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()
+    reasons: tuple[str, ...] = ()
+    is_update: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store remembers about one feed between polls."""
+
+    url: str
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    status: str = "active"  # active | gone
+    error_count: int = 0
+    last_error: str | None = None
+    next_attempt: datetime | None = None
+    last_polled: datetime | None = None
+    last_ok: datetime | None = None
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BidderStanding:
+    name: str
+    role: str | None
+    articles: int
+    last_seen: datetime
+    last_link: str
+    last_title: str
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """What one poll cycle did, for logs, `status` and `poll --json`."""
+
+    started: datetime
+    finished: datetime
+    feeds_ok: int = 0
+    feeds_unchanged: int = 0
+    feeds_failed: int = 0
+    feeds_skipped: int = 0
+    entries: int = 0
+    relevant: int = 0
+    new_alerts: tuple[Alert, ...] = ()
+    updated_alerts: tuple[Alert, ...] = ()
+    errors: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -1,0 +1,88 @@
+"""Decide whether an item covers the configured deal, with a score and the reasons."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import DealConfig
+from bot.match import TermSet, normalise, sentences
+from bot.models import Verdict
+
+# Evidence found away from the sentence that names the subject counts for less:
+# "Microsoft will kaufen" in the title and "TikTok" three sentences later is weaker
+# than "Microsoft will TikTok kaufen".
+_FAR = 0.6
+# A deal word glued to the subject ("TikTok-Kauf", "Bytedance-Verkauf") is the
+# strongest signal German offers, so it adds to the term's own weight.
+_COMPOUND = 0.3
+_GLUE = frozenset("- /")
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    deal: DealConfig
+    subject: TermSet
+    deal_terms: TermSet
+    negatives: TermSet
+    bidders: TermSet
+    weights: dict
+    penalties: dict
+
+    @classmethod
+    def build(cls, deal: DealConfig) -> "RelevanceModel":
+        aliases = [a for b in deal.bidders for a in b.aliases]
+        return cls(deal, TermSet.build(deal.subject), TermSet.build(t for t, _ in deal.deal_terms),
+                   TermSet.build(t for t, _ in deal.negative_terms), TermSet.build(aliases, whole_word=True),
+                   dict(deal.deal_terms), dict(deal.negative_terms))
+
+    def could_match(self, title: str, teaser: str) -> bool:
+        """Cheap pre-check: without the subject an item cannot be relevant."""
+        return self.subject.search(normalise(title)) or self.subject.search(normalise(teaser))
+
+    def judge(self, title: str, teaser: str) -> Verdict:
+        title_n, teaser_n = normalise(title), normalise(teaser)
+        if not (self.subject.search(title_n) or self.subject.search(teaser_n)):
+            return Verdict(False, 0.0, ())
+        parts = [title_n] + [normalise(s) for s in sentences(teaser)]
+        best: dict[str, float] = {}
+        subjects: set[str] = set()
+        bidder_near = bidder_far = False
+        for part in parts:
+            subject_hits = self.subject.find(part)
+            subjects.update(t.strip("*$") for t, _, _ in subject_hits)
+            near = bool(subject_hits)
+            for term, start, end in self.deal_terms.find(part):
+                weight = self.weights[term] * (1.0 if near else _FAR)
+                if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
+                       for _, s_start, s_end in subject_hits):
+                    weight += _COMPOUND
+                best[term] = max(best.get(term, 0.0), weight)
+            if self.bidders.search(part):
+                bidder_near |= near or part is title_n
+                bidder_far = True
+        ranked = sorted(best.values(), reverse=True)
+        evidence = sum(w * (0.5 ** i) for i, w in enumerate(ranked[:3]))
+        if bidder_near:
+            evidence += self.deal.bidder_weight
+        elif bidder_far:
+            evidence += self.deal.bidder_weight * _FAR
+        whole = title_n + " " + teaser_n
+        negative_hits = {t for t, _, _ in self.negatives.find(whole)}
+        penalty = sum(self.penalties[t] for t in negative_hits)
+        score = round(max(0.0, min(1.0, evidence + penalty)), 3)
+        reasons = ([f"subject:{s}" for s in sorted(subjects)]
+                   + [f"deal:{t.strip('*$')}" for t in sorted(best, key=best.get, reverse=True)]
+                   + [f"bidder:{b}" for b in self.bidder_names(whole)]
+                   + [f"negative:{t.strip('*$')}" for t in sorted(negative_hits)])
+        return Verdict(score >= self.deal.threshold, score, tuple(reasons))
+
+    def bidder_names(self, normalised_text: str) -> list[str]:
+        found = {t for t, _, _ in self.bidders.find(normalised_text)}
+        return [b.name for b in self.deal.bidders if any(a in found for a in b.aliases)]
+
+
+def _glued(text: str, left_end: int, right_start: int) -> bool:
+    """True when two matches touch, joined by nothing or by a hyphen ("TikTok-Kauf")."""
+    if right_start < left_end:
+        return False
+    gap = text[left_end:right_start]
+    return 0 <= right_start - left_end <= 1 and all(c in _GLUE for c in gap) and "/" not in gap

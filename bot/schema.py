@@ -1,0 +1,83 @@
+"""Table definitions the store queries; migrations/ creates and evolves them."""
+from __future__ import annotations
+
+from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint)
+
+metadata = MetaData()
+
+feeds = Table(
+    "feeds", metadata,
+    Column("url", String(2000), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("etag", String(500)),
+    Column("last_modified", String(100)),
+    Column("status", String(20), nullable=False, default="active"),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt", DateTime(timezone=True)),
+    Column("last_polled", DateTime(timezone=True)),
+    Column("last_ok", DateTime(timezone=True)),
+    Column("moved_to", String(2000)),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("reasons", Text, nullable=False, default="[]"),
+    Column("version", Integer, nullable=False, default=1),
+    Index("ix_alerts_published", "published"),
+)
+
+items = Table(
+    "items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(32), nullable=False, unique=True),
+    Column("link_key", String(32), nullable=False, index=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("feed_url", String(2000), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("teaser", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Column("fetched", DateTime(timezone=True), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("score", Float, nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+)
+
+mentions = Table(
+    "bidder_mentions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("bidder", String(200), nullable=False),
+    Column("role", String(30)),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Index("ix_mentions_bidder_published", "bidder", "published"),
+)
+
+subscriptions = Table(
+    "subscriptions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(20), nullable=False),
+    Column("chat_id", String(100), nullable=False),
+    Column("thread_id", String(100), nullable=False, default=""),
+    Column("created", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("platform", "chat_id", "thread_id", name="uq_subscription"),
+)
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,254 @@
+"""The only module that writes to the database: feeds, items, alerts, bidders, subscriptions."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterable
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+
+from bot import schema as t
+from bot.models import Alert, Article, BidderMention, BidderStanding, FeedState
+from bot.stories import SAME_STORY, fingerprint, similarity
+
+log = logging.getLogger(__name__)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class Store:
+    def __init__(self, url: str, story_ignore: frozenset[str] = frozenset()):
+        self.url = url
+        self.engine = _engine(url)
+        self.story_ignore = story_ignore
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; data already stored is kept."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- feeds -------------------------------------------------------------------------
+    def feed_states(self, feeds: Iterable[tuple[str, str]]) -> list[FeedState]:
+        """State for each configured (url, name), following a remembered permanent redirect."""
+        with self.engine.begin() as conn:
+            rows = {r.url: r for r in conn.execute(select(t.feeds))}
+            missing = [{"url": u, "name": n, "status": "active", "error_count": 0}
+                       for u, n in feeds if u not in rows]
+            if missing:
+                conn.execute(insert(t.feeds), missing)
+                rows.update({r.url: r for r in conn.execute(select(t.feeds).where(
+                    t.feeds.c.url.in_([m["url"] for m in missing])))})
+        out = []
+        for url, name in feeds:
+            r = rows[url]
+            out.append(FeedState(url=url, name=name, etag=r.etag, last_modified=r.last_modified,
+                                 status=r.status, error_count=r.error_count, last_error=r.last_error,
+                                 next_attempt=_utc(r.next_attempt), last_polled=_utc(r.last_polled),
+                                 last_ok=_utc(r.last_ok), moved_to=r.moved_to))
+        return out
+
+    def save_feed_states(self, states: Iterable[FeedState]) -> None:
+        with self.engine.begin() as conn:
+            for s in states:
+                conn.execute(update(t.feeds).where(t.feeds.c.url == s.url).values(
+                    etag=s.etag, last_modified=s.last_modified, status=s.status,
+                    error_count=s.error_count, last_error=s.last_error, next_attempt=s.next_attempt,
+                    last_polled=s.last_polled, last_ok=s.last_ok, moved_to=s.moved_to))
+
+    # --- items and alerts ----------------------------------------------------------------
+    def known_keys(self, keys: Iterable[str]) -> set[str]:
+        """Which of these item or link keys are stored already (one query per 500 keys)."""
+        keys = list(set(keys))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                found.update(conn.execute(select(t.items.c.key).where(t.items.c.key.in_(chunk))).scalars())
+                found.update(conn.execute(select(t.items.c.link_key).where(t.items.c.link_key.in_(chunk))).scalars())
+        return found
+
+    def add_articles(self, articles: Iterable[Article], window_hours: int) -> tuple[list[Alert], list[Alert]]:
+        """Store new articles; each joins a recent alert for the same story or opens a new one.
+        Returns (new alerts, alerts that gained another outlet)."""
+        now = utcnow()
+        new_ids: list[int] = []
+        updated_ids: list[int] = []
+        with self.engine.begin() as conn:
+            since = now - timedelta(hours=window_hours)
+            recent = [(r.id, r.fingerprint) for r in conn.execute(
+                select(t.alerts.c.id, t.alerts.c.fingerprint).where(t.alerts.c.published >= since))]
+            for article in articles:
+                e = article.entry
+                if conn.execute(select(t.items.c.id).where(
+                        (t.items.c.key == e.key) | (t.items.c.link_key == e.link_key)).limit(1)).first():
+                    continue
+                published = e.published or now
+                print_ = fingerprint(e.title, self.story_ignore)
+                match = max(((similarity(print_, fp), aid) for aid, fp in recent), default=(0.0, None))
+                if match[0] >= SAME_STORY and match[1] is not None:
+                    alert_id = match[1]
+                    same_source = conn.execute(select(func.count()).select_from(t.items).where(
+                        (t.items.c.alert_id == alert_id) & (t.items.c.source == e.source))).scalar()
+                    conn.execute(update(t.alerts).where(t.alerts.c.id == alert_id).values(
+                        updated=now, version=t.alerts.c.version + 1))
+                    if not same_source and alert_id not in new_ids and alert_id not in updated_ids:
+                        updated_ids.append(alert_id)
+                else:
+                    alert_id = conn.execute(insert(t.alerts).values(
+                        title=e.title, link=e.link, source=e.source, summary=article.summary,
+                        published=published, created=now, updated=now, fingerprint=print_,
+                        reasons=json.dumps(article.verdict.reasons), version=1)).inserted_primary_key[0]
+                    recent.append((alert_id, print_))
+                    new_ids.append(alert_id)
+                item_id = conn.execute(insert(t.items).values(
+                    key=e.key, link_key=e.link_key, alert_id=alert_id, feed_url=e.feed_url, source=e.source,
+                    title=e.title, teaser=e.teaser, link=e.link, published=published, fetched=now,
+                    language=article.language, score=article.verdict.score,
+                    reasons=json.dumps(article.verdict.reasons), summary=article.summary)).inserted_primary_key[0]
+                if article.bidders:
+                    conn.execute(insert(t.mentions), [
+                        {"item_id": item_id, "bidder": b.name, "role": b.role, "published": published}
+                        for b in article.bidders])
+        return self.alerts_by_id(new_ids), self.alerts_by_id(updated_ids, is_update=True)
+
+    def alerts_by_id(self, ids: list[int], is_update: bool = False) -> list[Alert]:
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(select(t.alerts).where(t.alerts.c.id.in_(ids)))}
+            return [self._alert(conn, rows[i], is_update) for i in ids if i in rows]
+
+    def latest_alerts(self, limit: int, languages: tuple[str, ...] | None = None) -> list[Alert]:
+        """Newest stories first; with `languages`, only stories that have an item in one of them."""
+        query = select(t.alerts).order_by(t.alerts.c.published.desc(), t.alerts.c.id.desc()).limit(limit)
+        if languages:
+            query = query.where(t.alerts.c.id.in_(select(t.items.c.alert_id).where(
+                t.items.c.language.in_(languages))))
+        with self.engine.connect() as conn:
+            return [self._alert(conn, r) for r in conn.execute(query)]
+
+    def _alert(self, conn, row, is_update: bool = False) -> Alert:
+        items = conn.execute(select(t.items.c.id, t.items.c.source, t.items.c.link).where(
+            t.items.c.alert_id == row.id).order_by(t.items.c.published, t.items.c.id)).all()
+        seen: dict[str, BidderMention] = {}
+        for m in conn.execute(select(t.mentions.c.bidder, t.mentions.c.role).where(
+                t.mentions.c.item_id.in_([i.id for i in items])).order_by(t.mentions.c.id)):
+            if m.bidder not in seen or (m.role and not seen[m.bidder].role):
+                seen[m.bidder] = BidderMention(m.bidder, m.role)
+        sources = tuple(dict.fromkeys((i.source, i.link) for i in items))
+        return Alert(id=row.id, title=row.title, link=row.link, source=row.source,
+                     published=_utc(row.published), summary=row.summary, bidders=tuple(seen.values()),
+                     sources=sources, reasons=tuple(json.loads(row.reasons)), is_update=is_update)
+
+    def bidder_standings(self) -> list[BidderStanding]:
+        """Each bidder's latest status, article count and latest mention, most recent first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.mentions.c.bidder, t.mentions.c.role, t.mentions.c.published,
+                       t.items.c.link, t.items.c.title)
+                .join(t.items, t.items.c.id == t.mentions.c.item_id)
+                .order_by(t.mentions.c.published, t.mentions.c.id)).all()
+        standings: dict[str, dict] = {}
+        for r in rows:
+            s = standings.setdefault(r.bidder, {"role": None, "articles": set()})
+            s["articles"].add(r.link)
+            s.update(last_seen=_utc(r.published), last_link=r.link, last_title=r.title)
+            if r.role:
+                s["role"] = r.role  # the newest stated status wins
+        out = [BidderStanding(name, s["role"], len(s["articles"]), s["last_seen"], s["last_link"], s["last_title"])
+               for name, s in standings.items()]
+        return sorted(out, key=lambda b: (b.last_seen, b.articles), reverse=True)
+
+    def purge(self, retention_days: int) -> int:
+        """Delete items and alerts older than the retention period; subscriptions are kept."""
+        cutoff = utcnow() - timedelta(days=retention_days)
+        with self.engine.begin() as conn:
+            old = select(t.alerts.c.id).where(t.alerts.c.updated < cutoff)
+            item_ids = select(t.items.c.id).where(t.items.c.alert_id.in_(old))
+            conn.execute(delete(t.mentions).where(t.mentions.c.item_id.in_(item_ids)))
+            conn.execute(delete(t.items).where(t.items.c.alert_id.in_(old)))
+            return conn.execute(delete(t.alerts).where(t.alerts.c.updated < cutoff)).rowcount
+
+    # --- subscriptions and meta ----------------------------------------------------------
+    def subscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        """True when the chat was not subscribed before."""
+        with self.engine.begin() as conn:
+            if self._subscription(conn, platform, chat_id, thread_id):
+                return False
+            conn.execute(insert(t.subscriptions).values(platform=platform, chat_id=chat_id,
+                                                        thread_id=thread_id, created=utcnow()))
+            return True
+
+    def unsubscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(t.subscriptions).where(
+                (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
+                & (t.subscriptions.c.thread_id == thread_id))).rowcount > 0
+
+    def is_subscribed(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        with self.engine.connect() as conn:
+            return self._subscription(conn, platform, chat_id, thread_id) is not None
+
+    def subscriptions(self, platform: str | None = None) -> list[tuple[str, str, str]]:
+        query = select(t.subscriptions.c.platform, t.subscriptions.c.chat_id, t.subscriptions.c.thread_id)
+        if platform:
+            query = query.where(t.subscriptions.c.platform == platform)
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(query.order_by(t.subscriptions.c.id))]
+
+    @staticmethod
+    def _subscription(conn, platform, chat_id, thread_id):
+        return conn.execute(select(t.subscriptions.c.id).where(
+            (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
+            & (t.subscriptions.c.thread_id == thread_id))).first()
+
+    def set_meta(self, key: str, value: dict) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=json.dumps(value))).rowcount == 0:
+                conn.execute(insert(t.meta).values(key=key, value=json.dumps(value)))
+
+    def get_meta(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+        return json.loads(value) if value else None
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        # WAL lets `dealticker chat` read while `run` writes; foreign keys are off by default in SQLite.
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return engine
