@@ -92,12 +92,17 @@ class Store:
         """Store new articles; each joins a recent alert for the same story or opens a new one.
         Returns (new alerts, alerts that gained another outlet)."""
         now = utcnow()
+        articles = list(articles)
+        window = timedelta(hours=window_hours)
         new_ids: list[int] = []
         updated_ids: list[int] = []
         with self.engine.begin() as conn:
-            since = now - timedelta(hours=window_hours)
-            recent = [(r.id, r.fingerprint) for r in conn.execute(
-                select(t.alerts.c.id, t.alerts.c.fingerprint).where(t.alerts.c.published >= since))]
+            # A story is matched against alerts published within the window of the item itself,
+            # not of today: a backlog polled late must still group correctly.
+            since = min((a.entry.published or now for a in articles), default=now) - window
+            recent = [(r.id, r.fingerprint, _utc(r.published)) for r in conn.execute(
+                select(t.alerts.c.id, t.alerts.c.fingerprint, t.alerts.c.published)
+                .where(t.alerts.c.published >= since))]
             for article in articles:
                 e = article.entry
                 if conn.execute(select(t.items.c.id).where(
@@ -105,7 +110,8 @@ class Store:
                     continue
                 published = e.published or now
                 print_ = fingerprint(e.title, self.story_ignore)
-                match = max(((similarity(print_, fp), aid) for aid, fp in recent), default=(0.0, None))
+                match = max(((similarity(print_, fp), aid) for aid, fp, when in recent
+                             if abs(when - published) <= window), default=(0.0, None))
                 if match[0] >= SAME_STORY and match[1] is not None:
                     alert_id = match[1]
                     same_source = conn.execute(select(func.count()).select_from(t.items).where(
@@ -119,7 +125,7 @@ class Store:
                         title=e.title, link=e.link, source=e.source, summary=article.summary,
                         published=published, created=now, updated=now, fingerprint=print_,
                         reasons=json.dumps(article.verdict.reasons), version=1)).inserted_primary_key[0]
-                    recent.append((alert_id, print_))
+                    recent.append((alert_id, print_, published))
                     new_ids.append(alert_id)
                 item_id = conn.execute(insert(t.items).values(
                     key=e.key, link_key=e.link_key, alert_id=alert_id, feed_url=e.feed_url, source=e.source,

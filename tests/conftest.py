@@ -1,0 +1,82 @@
+"""Shared fixtures: configuration, stores on SQLite and PostgreSQL, the loopback feed server."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.config import Config, FeedConfig, load_config
+from bot.store import Store
+from tests.feedserver import FeedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+FEEDS = DATA / "feeds"
+PG_URL = os.environ.get("DEALTICKER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def shipped_config() -> Config:
+    return load_config(ROOT / "config" / "dealticker.toml", env={})
+
+
+@pytest.fixture
+def config(shipped_config, tmp_path) -> Config:
+    """The shipped deal configuration with no feeds and a throwaway SQLite database."""
+    return dataclasses.replace(shipped_config, feeds=(), database_url=f"sqlite:///{tmp_path / 'test.db'}")
+
+
+def with_feeds(config: Config, *feeds: tuple[str, str]) -> Config:
+    return dataclasses.replace(config, feeds=tuple(FeedConfig(name=n, url=u, language="de") for n, u in feeds))
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure means: no PostgreSQL here
+        return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """A migrated store; the PostgreSQL one lives in its own schema, dropped afterwards."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'store.db'}")
+        s.migrate()
+        yield s
+        s.close()
+        return
+    reason = _pg_available()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    s.migrate()
+    yield s
+    s.close()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def feed_server():
+    server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+def feed_bytes(name: str) -> bytes:
+    return (FEEDS / name).read_bytes()

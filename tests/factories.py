@@ -1,0 +1,19 @@
+"""Build articles for store and command tests without going through feeds."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+from bot.models import Article, BidderMention, Entry, Verdict
+
+BASE = datetime(2025, 9, 20, 8, 0, tzinfo=timezone.utc)
+
+
+def article(title: str, source: str = "SPIEGEL", hours: float = 0, link: str | None = None,
+            bidders: tuple[tuple[str, str | None], ...] = (), language: str = "de", teaser: str = "") -> Article:
+    link = link or "https://example.org/" + hashlib.sha1(f"{title}{source}".encode()).hexdigest()[:10]
+    key = hashlib.sha1(link.encode()).hexdigest()[:32]
+    entry = Entry(key=key, link_key=key, feed_url="https://example.org/feed", source=source, title=title,
+                  teaser=teaser, link=link, published=BASE + timedelta(hours=hours))
+    return Article(entry, Verdict(True, 0.9, ("subject:tiktok",)), language,
+                   tuple(BidderMention(n, r) for n, r in bidders), teaser or title)

@@ -1,0 +1,110 @@
+"""The configuration: the shipped file is valid, and every mistake is named with its line."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from tests.conftest import ROOT
+
+SHIPPED = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "dealticker.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_config_covers_outlets_and_both_rounds(shipped_config):
+    hosts = {f.url.split("/")[2] for f in shipped_config.feeds}
+    assert len(hosts) >= 12, hosts
+    names = {b.name for b in shipped_config.deal.bidders}
+    assert {"Microsoft", "Walmart", "Oracle", "Twitter", "Triller"} <= names  # 2020
+    assert {"Silver Lake", "MGX", "Project Liberty", "Perplexity", "Amazon"} <= names  # 2024-2026
+    assert shipped_config.languages == ("de",)
+    assert shipped_config.database_url.startswith("sqlite:///")
+
+
+def test_config_is_frozen(shipped_config):
+    with pytest.raises(AttributeError):
+        shipped_config.timezone = "UTC"
+
+
+def test_database_url_comes_from_environment(tmp_path):
+    cfg = load_config(_write(tmp_path, SHIPPED), env={"DATABASE_URL": "postgresql+psycopg://db/x"})
+    assert cfg.database_url == "postgresql+psycopg://db/x"
+
+
+def test_environment_names_the_file(tmp_path):
+    path = _write(tmp_path, SHIPPED.replace('name = "TikTok-Verkauf"', 'name = "Anderer Deal"'))
+    assert load_config(env={"DEALTICKER_CONFIG": str(path)}).deal.name == "Anderer Deal"
+
+
+def test_every_problem_is_listed_with_its_line(tmp_path):
+    broken = SHIPPED.replace("interval_seconds = 600", "interval_seconds = \"oft\"")
+    broken = broken.replace('url = "https://t3n.de/rss.xml"', 'url = "t3n.de/rss.xml"')
+    broken = broken.replace("[poll]\n", "[poll]\nintervall = 5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, broken), env={})
+    problems = caught.value.problems
+    assert len(problems) == 3, problems
+    by_key = {p.split(": ")[1]: p for p in problems}
+    lines = broken.splitlines()
+    for key, needle in (("poll.interval_seconds", 'interval_seconds = "oft"'),
+                        ("poll.intervall", "intervall = 5")):
+        line_no = int(by_key[key].split(":")[1])
+        assert needle in lines[line_no - 1], by_key[key]
+    assert "did you mean 'interval_seconds'" in by_key["poll.intervall"]
+    url_problem = next(p for p in problems if ".url" in p)
+    assert 't3n.de/rss.xml' in lines[int(url_problem.split(":")[1]) - 1]
+    assert "http://, https:// or file://" in url_problem
+
+
+def test_toml_syntax_error_names_the_line(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, SHIPPED.replace('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlin')),
+                    env={})
+    assert "not valid TOML" in caught.value.problems[0] and "line" in caught.value.problems[0]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ('timezone = "Europe/Berlin"', 'unknown time zone'),
+    ('"*verkauf$" = 1.0', 'the weight must be a number'),
+    ('"tiktok shop" = -1.0', 'the weight must be negative'),
+    ('subject = ["*tiktok", "*tik tok", "*bytedance", "*byte dance", "douyin"]', 'needs at least one term'),
+])
+def test_wrong_values_are_explained(tmp_path, change, expected):
+    replacement = {
+        'timezone = "Europe/Berlin"': 'timezone = "Mars/Olympus"',
+        '"*verkauf$" = 1.0': '"*verkauf$" = "viel"',
+        '"tiktok shop" = -1.0': '"tiktok shop" = 1.0',
+        'subject = ["*tiktok", "*tik tok", "*bytedance", "*byte dance", "douyin"]': "subject = []",
+    }[change]
+    assert change in SHIPPED
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, SHIPPED.replace(change, replacement)), env={})
+    assert any(expected in p for p in caught.value.problems), caught.value.problems
+
+
+def _cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={"PATH": "/usr/bin:/bin", **(env_extra or {})})
+
+
+def test_check_config_cli(tmp_path):
+    ok = _cli("--config", str(_write(tmp_path, SHIPPED)), "check-config")
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    bad = _cli("--config", str(_write(tmp_path, SHIPPED.replace("per_host = 2", "per_host = 0"))), "check-config")
+    assert bad.returncode == 2
+    assert "poll.per_host: must be at least 1" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_run_refuses_invalid_config_without_traceback(tmp_path):
+    result = _cli("--config", str(_write(tmp_path, "[deal]\n")), "run")
+    assert result.returncode == 2
+    assert "feeds" in result.stderr and "Traceback" not in result.stderr

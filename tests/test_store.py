@@ -1,0 +1,86 @@
+"""The store on SQLite and PostgreSQL: de-duplication, stories across outlets, bidders, retention."""
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from bot.store import Store, utcnow
+from tests.factories import article
+
+
+def test_migrate_twice_keeps_data(store: Store):
+    store.subscribe("telegram", "42")
+    store.add_articles([article("Oracle erhält Zuschlag für Tiktok")], 48)
+    store.migrate()
+    assert store.subscriptions() == [("telegram", "42", "")]
+    assert len(store.latest_alerts(10)) == 1
+
+
+def test_same_item_twice_is_stored_once(store: Store):
+    a = article("Microsoft verhandelt über Tiktok-Kauf")
+    new, _ = store.add_articles([a, a], 48)
+    again, updated = store.add_articles([a], 48)
+    assert len(new) == 1 and again == [] and updated == []
+    assert store.known_keys([a.entry.key]) == {a.entry.key}
+
+
+def test_same_story_from_another_outlet_updates_the_alert(store: Store):
+    first = article("Walmart will gemeinsam mit Microsoft über TikTok-Kauf verhandeln", "SPIEGEL")
+    second = article("Tiktok-Kauf: Walmart will mit Microsoft verhandeln", "tagesschau", hours=1)
+    other = article("Oracle erhält den Zuschlag für Tiktok", "heise", hours=2)
+    new, _ = store.add_articles([first], 48)
+    more, updated = store.add_articles([second, other], 48)
+    assert [a.title for a in more] == ["Oracle erhält den Zuschlag für Tiktok"]
+    assert len(updated) == 1 and updated[0].id == new[0].id and updated[0].is_update
+    assert [s for s, _ in updated[0].sources] == ["SPIEGEL", "tagesschau"]
+
+
+def test_latest_is_newest_first_and_filtered_by_language(store: Store):
+    store.add_articles([article("Alt: Microsoft will Tiktok kaufen", hours=0),
+                        article("Neu: Oracle bekommt Tiktok", hours=5),
+                        article("TikTok sale: Oracle wins", hours=9, language="en")], 48)
+    titles = [a.title for a in store.latest_alerts(5, ("de",))]
+    assert titles == ["Neu: Oracle bekommt Tiktok", "Alt: Microsoft will Tiktok kaufen"]
+    assert len(store.latest_alerts(1)) == 1
+
+
+def test_bidder_standings_sorted_by_latest_activity(store: Store):
+    store.add_articles([
+        article("Microsoft bietet für Tiktok", hours=0, bidders=(("Microsoft", "bid_submitted"),)),
+        article("Oracle steigt in Rennen um Tiktok ein", hours=3, bidders=(("Oracle", "interested"),)),
+        article("Bytedance lehnt Microsoft ab", hours=6, bidders=(("Microsoft", "rejected"),)),
+        article("Oracle bleibt im Gespräch über Tiktok", hours=1, bidders=(("Oracle", None),)),
+    ], 1)
+    standings = store.bidder_standings()
+    assert [(b.name, b.role, b.articles) for b in standings] == [
+        ("Microsoft", "rejected", 2), ("Oracle", "interested", 2)]
+    assert standings[0].last_title == "Bytedance lehnt Microsoft ab"
+
+
+def test_purge_keeps_subscriptions(store: Store):
+    store.subscribe("slack", "C1")
+    store.add_articles([article("Microsoft will Tiktok kaufen")], 48)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alerts SET updated = :old"), {"old": utcnow() - timedelta(days=100)})
+    assert store.purge(90) == 1
+    assert store.latest_alerts(5) == [] and store.bidder_standings() == []
+    assert store.subscriptions() == [("slack", "C1", "")]
+
+
+def test_subscriptions_are_per_chat_and_thread(store: Store):
+    assert store.subscribe("telegram", "-100", "7")
+    assert store.subscribe("telegram", "-100", "")
+    assert not store.subscribe("telegram", "-100", "7")
+    assert store.unsubscribe("telegram", "-100", "7")
+    assert not store.unsubscribe("telegram", "-100", "7")
+    assert store.subscriptions("telegram") == [("telegram", "-100", "")]
+
+
+def test_feed_state_round_trip(store: Store):
+    [state] = store.feed_states([("https://a.example/rss", "A")])
+    assert state.status == "active" and state.etag is None
+    store.save_feed_states([dataclasses.replace(state, etag='"x"', error_count=2, moved_to="https://b.example/")])
+    [again] = store.feed_states([("https://a.example/rss", "A")])
+    assert (again.etag, again.error_count, again.moved_to) == ('"x"', 2, "https://b.example/")
