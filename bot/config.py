@@ -46,6 +46,8 @@ class DealConfig:
     bidder_weight: float = 0.4
     roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     not_bidder_cues: tuple[str, ...] = ()
+    subject_references: tuple[str, ...] = ()
+    subject_as_buyer: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

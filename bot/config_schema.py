@@ -18,7 +18,7 @@ _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int
          "user_agent": str}
 _DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dict, "bidders": list,
          "threshold": (int, float), "bidder_weight": (int, float), "roles": dict,
-         "not_bidder_cues": list}
+         "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list}
 _MINIMUM = {"interval_seconds": 30, "timeout_seconds": 1, "max_bytes": 10_000, "concurrency": 1,
             "per_host": 1, "retention_days": 1, "summary_max_chars": 80, "summary_max_sentences": 1,
             "story_window_hours": 1, "max_backoff_seconds": 60, "jitter_seconds": 0}
@@ -122,7 +122,8 @@ def _deal(raw: Any, problems: Problems) -> DealConfig | None:
         bidders=_bidders(d.get("bidders", []), problems),
         threshold=float(d.get("threshold", 0.7)), bidder_weight=float(d.get("bidder_weight", 0.4)),
         roles=_roles(d.get("roles", {}), problems),
-        not_bidder_cues=tuple(c.lower() for c in _strings(d.get("not_bidder_cues", []), "deal.not_bidder_cues", problems)),
+        **{key: tuple(c.lower() for c in _strings(d.get(key, []), f"deal.{key}", problems))
+           for key in ("not_bidder_cues", "subject_references", "subject_as_buyer")},
     )
 
 

@@ -24,6 +24,8 @@ class RelevanceModel:
     deal_terms: TermSet
     negatives: TermSet
     bidders: TermSet
+    references: TermSet
+    buyer_verbs: TermSet
     weights: dict
     penalties: dict
 
@@ -32,6 +34,7 @@ class RelevanceModel:
         aliases = [a for b in deal.bidders for a in b.aliases]
         return cls(deal, TermSet.build(deal.subject), TermSet.build(t for t, _ in deal.deal_terms),
                    TermSet.build(t for t, _ in deal.negative_terms), TermSet.build(aliases, whole_word=True),
+                   TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    dict(deal.deal_terms), dict(deal.negative_terms))
 
     def could_match(self, title: str, teaser: str) -> bool:
@@ -45,11 +48,13 @@ class RelevanceModel:
         parts = [title_n] + [normalise(s) for s in sentences(teaser)]
         best: dict[str, float] = {}
         subjects: set[str] = set()
-        bidder_near = bidder_far = False
+        bidder_near = bidder_far = buyer = False
         for part in parts:
             subject_hits = self.subject.find(part)
             subjects.update(t.strip("*$") for t, _, _ in subject_hits)
-            near = bool(subject_hits)
+            # "die App", "die Videoplattform" in a teaser point back at the subject.
+            near = bool(subject_hits) or self.references.search(part)
+            buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
             for term, start, end in self.deal_terms.find(part):
                 weight = self.weights[term] * (1.0 if near else _FAR)
                 if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
@@ -68,12 +73,21 @@ class RelevanceModel:
         whole = title_n + " " + teaser_n
         negative_hits = {t for t, _, _ in self.negatives.find(whole)}
         penalty = sum(self.penalties[t] for t in negative_hits)
+        if buyer:
+            # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold.
+            penalty -= 1.0
+            negative_hits.add("subject-as-buyer")
         score = round(max(0.0, min(1.0, evidence + penalty)), 3)
         reasons = ([f"subject:{s}" for s in sorted(subjects)]
                    + [f"deal:{t.strip('*$')}" for t in sorted(best, key=best.get, reverse=True)]
                    + [f"bidder:{b}" for b in self.bidder_names(whole)]
                    + [f"negative:{t.strip('*$')}" for t in sorted(negative_hits)])
         return Verdict(score >= self.deal.threshold, score, tuple(reasons))
+
+    def _buys(self, text: str, subject_end: int) -> bool:
+        """True when an acquisition verb follows the subject directly ("Bytedance übernimmt …")."""
+        follow = self.buyer_verbs.regex.match(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
+        return follow is not None
 
     def bidder_names(self, normalised_text: str) -> list[str]:
         found = {t for t, _, _ in self.bidders.find(normalised_text)}
