@@ -37,7 +37,8 @@ class BidderFinder:
         """Bidders in the order the text names them, each with its most advanced status."""
         found: dict[str, str | None] = {}
         title_n = normalise(title)
-        for part in [title_n] + [normalise(s) for s in sentences(teaser)]:
+        parts = [title_n] + [normalise(s) for s in sentences(teaser)]
+        for part in parts:
             hits = self.names.find(part)
             if not hits:
                 continue
@@ -53,7 +54,17 @@ class BidderFinder:
                 role = _nearest(role_spans, start, end)
                 if name not in found or _rank(role) < _rank(found[name]):
                     found[name] = role
-        return tuple(BidderMention(name, role) for name, role in found.items())
+        # A status stated once for the story ("Verhandlungen über Tiktok-Abspaltung in der
+        # Schlussphase") holds for bidders whose own sentence states none.
+        story_role = self._story_role(parts)
+        return tuple(BidderMention(name, role or story_role) for name, role in found.items())
+
+    def _story_role(self, parts: list[str]) -> str | None:
+        for part in parts:  # the title first, then the teaser in order
+            roles = [self.role_of[t] for t, _, _ in self.roles.find(part)]
+            if roles:
+                return min(roles, key=_rank)
+        return None
 
     @staticmethod
     def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
