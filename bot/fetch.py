@@ -94,6 +94,10 @@ class Fetcher:
             return FetchResult(state.url, "error", error=f"timed out after {self.poll.timeout_seconds * 2:.0f} s")
         except TooLarge as exc:
             return FetchResult(state.url, "error", error=str(exc))
+        except httpx.TimeoutException:
+            return FetchResult(state.url, "error", error=f"timed out after {self.poll.timeout_seconds:.0f} s")
+        except httpx.ConnectError as exc:
+            return FetchResult(state.url, "error", error=f"cannot be reached ({exc or 'connection failed'})")
         except httpx.HTTPError as exc:
             return FetchResult(state.url, "error", error=f"{type(exc).__name__}: {exc}".rstrip(": "))
         except (OSError, ValueError) as exc:

@@ -108,14 +108,14 @@ def parse_feed(body: bytes, feed_url: str, source: str, headers: dict[str, str] 
             raise FeedParseError("not an RSS or Atom feed")
     feed = parsed.get("feed") or {}
     language = (feed.get("language") or "").split("-")[0].lower() or None
-    entries, seen = [], set()
+    entries: dict[str, Entry] = {}
     for raw in parsed.entries:
         entry = normalise(raw, feed_url, source, language, now)
         if not entry.title and not entry.teaser:
             continue
-        if entry.key in seen:
-            continue  # the same guid twice in one document
-        seen.add(entry.key)
-        entries.append(entry)
-    return ParsedFeed(tuple(entries), fold(feed.get("title") or ""), language,
+        earlier = entries.get(entry.key)
+        # The same guid twice in one document: the later version is the publisher's update.
+        if earlier is None or (entry.published or now) > (earlier.published or now):
+            entries[entry.key] = entry
+    return ParsedFeed(tuple(entries.values()), fold(feed.get("title") or ""), language,
                       f"{type(bozo).__name__}: {bozo}" if bozo is not None else None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -39,6 +40,11 @@ class Analyser:
         self.relevance = RelevanceModel.build(config.deal)
         self.bidders = BidderFinder.build(config.deal)
         self.language = LanguageDetector()
+        # Company names are the same in every language and sway langdetect on short headlines
+        # ("Perplexity will mit TikTok USA fusionieren" came out English): detect without them.
+        names = list(config.deal.subject) + [a for b in config.deal.bidders for a in b.aliases]
+        self._names = re.compile("|".join(
+            re.escape(n.strip("*$")) for n in sorted(names, key=len, reverse=True)), re.I)
 
     def analyse(self, title: str, teaser: str, language_hint: str | None = None,
                 always_detect: bool = False) -> Analysis:
@@ -46,7 +52,7 @@ class Analyser:
         if not verdict.relevant and not always_detect:
             # Language detection costs milliseconds; an irrelevant item never needs it.
             return Analysis(verdict, language_hint or "unknown", (), "")
-        language = self.language.detect(f"{title}. {teaser}", language_hint)
+        language = self.language.detect(self._names.sub(" ", f"{title}. {teaser}"), language_hint)
         if not verdict.relevant:
             return Analysis(verdict, language, (), "")
         summary = summarise(title, teaser, self.config.summary_max_chars, self.config.summary_max_sentences,

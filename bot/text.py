@@ -13,6 +13,7 @@ from lxml.etree import ParserError
 # reorder or hide text, so a hostile title must lose them before anyone sees it.
 _INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
 _SPACE = re.compile(r"\s+")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _DROP = ("script", "style", "noscript", "template", "iframe", "object", "svg", "head")
 _BLOCK = frozenset({"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
                     "td", "th", "table", "blockquote", "figure", "figcaption", "section", "article",
@@ -35,7 +36,9 @@ def html_to_text(markup: str) -> str:
     if not markup:
         return ""
     if "<" not in markup:
-        return fold(html.unescape(markup))
+        text = html.unescape(markup)
+        # Double-escaped markup (&amp;lt;p&amp;gt;) only turns into tags after one unescape.
+        return html_to_text(text) if _TAG.search(text) else fold(text)
     markup = _INVISIBLE.sub("", markup)
     try:
         root = lxml.html.fragment_fromstring(markup, create_parent="div")

@@ -80,7 +80,9 @@ class FeedServer:
         with self._lock:
             return [status for p, _, status in self.requests if p == path]
 
-    def start(self) -> "FeedServer":
+    def start(self, poll_interval: float | None = None) -> "FeedServer":
+        if poll_interval is not None:  # a shorter shutdown poll makes stop() return sooner (default 0.5 s)
+            self.thread = threading.Thread(target=self.httpd.serve_forever, args=(poll_interval,), daemon=True)
         self.thread.start()
         return self
 
