@@ -63,6 +63,45 @@ class PollConfig:
 
 
 @dataclass(frozen=True)
+class TelegramConfig:
+    """Telegram is on when a token is set. Secrets never appear in repr or logs."""
+
+    token: str = field(default="", repr=False)
+    api_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str = field(default="", repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    channels: tuple[str, ...] = ()
+    link_previews: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    """Slack is on with a bot token plus an app token (Socket Mode) or a signing secret (HTTP)."""
+
+    bot_token: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
+    signing_secret: str = field(default="", repr=False)
+    api_url: str | None = None
+    http_port: int = 3000
+    channels: tuple[str, ...] = ()
+    unfurl_links: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token and (self.app_token or self.signing_secret))
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+
+@dataclass(frozen=True)
 class Config:
     deal: DealConfig
     feeds: tuple[FeedConfig, ...]
@@ -74,6 +113,8 @@ class Config:
     summary_max_chars: int = 300
     summary_max_sentences: int = 2
     database_url: str = DEFAULT_DATABASE_URL
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
     source: str = ""
 
 
@@ -101,7 +142,8 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     problems: list[tuple[str, str]] = []
     cfg = build(raw, problems, env)
     if problems:
-        raise ConfigError(path, [f"{path}:{_line_of(text, where)}: {where}: {msg}" for where, msg in problems])
+        raise ConfigError(path, [f"environment: {where}: {msg}" if where.isupper() else
+                                 f"{path}:{_line_of(text, where)}: {where}: {msg}" for where, msg in problems])
     return cfg.__class__(**{**cfg.__dict__, "source": str(path)})
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import re
+from pathlib import Path
+
 from bot.config import (DEFAULT_DATABASE_URL, ROLES, BidderConfig, Config, DealConfig,
-                        FeedConfig, PollConfig)
+                        FeedConfig, PollConfig, SlackConfig, TelegramConfig)
 
 Problems = list[tuple[str, str]]
 
 # Known keys per table, with the Python type expected and a hint shown when the value is wrong.
-_TOP = {"bot", "poll", "deal", "feeds"}
+_TOP = {"bot", "poll", "deal", "feeds", "telegram", "slack"}
 _BOT = {"languages": list, "timezone": str, "retention_days": int, "story_window_hours": int,
         "summary_max_chars": int, "summary_max_sentences": int, "database_url": str}
 _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int, float),
@@ -19,10 +22,12 @@ _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int
 _DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dict, "bidders": list,
          "threshold": (int, float), "bidder_weight": (int, float), "roles": dict,
          "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list}
+_TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
+_SLACK = {"channels": list, "unfurl_links": bool, "http_port": int}
 _MINIMUM = {"interval_seconds": 30, "timeout_seconds": 1, "max_bytes": 10_000, "concurrency": 1,
             "per_host": 1, "retention_days": 1, "summary_max_chars": 80, "summary_max_sentences": 1,
             "story_window_hours": 1, "max_backoff_seconds": 60, "jitter_seconds": 0}
-_TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string",
+_TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string", bool: "true or false",
                int: "a whole number", (int, float): "a number"}
 
 
@@ -39,7 +44,7 @@ def _check_table(raw: Any, where: str, known: dict, problems: Problems) -> dict:
             problems.append((path, f"unknown option{hint}"))
             continue
         expected = known[key]
-        if isinstance(value, bool) or not isinstance(value, expected):
+        if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             problems.append((path, f"must be {_TYPE_NAMES.get(expected, expected)}, not {value!r}"))
             continue
         if key in _MINIMUM and value < _MINIMUM[key]:
@@ -146,6 +151,47 @@ def _feeds(raw: Any, problems: Problems) -> tuple[FeedConfig, ...]:
     return tuple(out)
 
 
+def _secret(env: dict[str, str], name: str, problems: Problems) -> str:
+    """A secret from NAME, or from the file NAME_FILE names (Docker and systemd secrets)."""
+    value = env.get(name, "").strip()
+    path = env.get(f"{name}_FILE", "").strip()
+    if not value and path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append((f"{name}_FILE", f"cannot read {path}: {exc.strerror or exc}"))
+    return value
+
+
+def _telegram(raw: Any, env: dict[str, str], problems: Problems) -> TelegramConfig:
+    options = _check_table(raw, "telegram", _TELEGRAM, problems)
+    token = _secret(env, "TELEGRAM_BOT_TOKEN", problems)
+    if token and not re.fullmatch(r"\d+:[\w-]{20,}", token):
+        problems.append(("TELEGRAM_BOT_TOKEN", "does not look like a bot token (digits, a colon, then 35 "
+                                               "characters, as @BotFather gives it)"))
+    return TelegramConfig(
+        token=token, api_url=env.get("TELEGRAM_API_URL") or None, webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
+        webhook_secret=_secret(env, "TELEGRAM_WEBHOOK_SECRET", problems),
+        channels=_strings(options.get("channels", []), "telegram.channels", problems),
+        **{k: options[k] for k in ("link_previews", "webhook_listen", "webhook_port") if k in options})
+
+
+def _slack(raw: Any, env: dict[str, str], problems: Problems) -> SlackConfig:
+    options = _check_table(raw, "slack", _SLACK, problems)
+    bot, app = _secret(env, "SLACK_BOT_TOKEN", problems), _secret(env, "SLACK_APP_TOKEN", problems)
+    secret = _secret(env, "SLACK_SIGNING_SECRET", problems)
+    if bot and not bot.startswith("xoxb-"):
+        problems.append(("SLACK_BOT_TOKEN", "must be the bot token that starts with xoxb-"))
+    if app and not app.startswith("xapp-"):
+        problems.append(("SLACK_APP_TOKEN", "must be the app-level token that starts with xapp- (Socket Mode)"))
+    if bot and not (app or secret):
+        problems.append(("SLACK_BOT_TOKEN", "is set, but neither SLACK_APP_TOKEN (Socket Mode) nor "
+                                            "SLACK_SIGNING_SECRET (HTTP mode) is"))
+    return SlackConfig(bot_token=bot, app_token=app, signing_secret=secret, api_url=env.get("SLACK_API_URL") or None,
+                       channels=_strings(options.get("channels", []), "slack.channels", problems),
+                       **{k: options[k] for k in ("unfurl_links", "http_port") if k in options})
+
+
 def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
     for key in raw:
         if key not in _TOP:
@@ -168,6 +214,7 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
     return Config(
         deal=deal, feeds=feeds, poll=PollConfig(**poll), languages=languages or ("de",),
         timezone=timezone, database_url=database_url,
+        telegram=_telegram(raw.get("telegram", {}), env, problems), slack=_slack(raw.get("slack", {}), env, problems),
         **{k: bot[k] for k in ("retention_days", "story_window_hours", "summary_max_chars",
                                "summary_max_sentences") if k in bot},
     )

@@ -1,4 +1,4 @@
-"""`dealticker run`: the poll scheduler plus the configured chat platforms, in one event loop."""
+"""`dealticker run`: the poll scheduler, the delivery worker and the chat platforms in one event loop."""
 from __future__ import annotations
 
 import asyncio
@@ -9,48 +9,83 @@ from datetime import datetime, timezone
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.commands import Commands
 from bot.config import Config
+from bot.deliver import Deliverer
 from bot.messages import alert_message
 from bot.pipeline import Pipeline
+from bot.platforms.base import Platform
 from bot.platforms.console import ConsolePlatform
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 
-async def poll_and_announce(pipeline: Pipeline, console: ConsolePlatform | None) -> None:
+def build_platforms(config: Config, commands: Commands) -> dict[str, Platform]:
+    """The chat platforms whose credentials are configured; imported only when used."""
+    platforms: dict[str, Platform] = {}
+    if config.telegram.enabled:
+        from bot.platforms.telegram import TelegramPlatform
+
+        platforms["telegram"] = TelegramPlatform(config.telegram, commands)
+    if config.slack.enabled:
+        from bot.platforms.slack import SlackPlatform
+
+        platforms["slack"] = SlackPlatform(config.slack, commands)
+    return platforms
+
+
+async def poll_and_announce(pipeline: Pipeline, deliverer: Deliverer | None, console: ConsolePlatform | None) -> None:
     """One scheduled cycle; an exception is logged and the next cycle runs as planned."""
     try:
         report = await pipeline.poll_once()
     except Exception:
         log.exception("poll cycle failed; the next one runs on schedule")
         return
+    if deliverer:
+        deliverer.wake()
     if console:
         for alert in report.new_alerts + report.updated_alerts:
             await console.deliver("console", "", alert_message(alert, pipeline.config.timezone))
 
 
-async def run(config: Config, store: Store) -> None:
+async def run(config: Config, store: Store, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
     pipeline = Pipeline(config, store)
-    console = ConsolePlatform()  # Telegram and Slack plug in here once configured
+    platforms = build_platforms(config, Commands(config, store))
+    # With no chat platform the console shows what would be sent, so `make run` shows the bot working.
+    console = None if platforms else ConsolePlatform()
+    deliverer = Deliverer(store, platforms, config.timezone) if platforms else None
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         poll_and_announce, IntervalTrigger(seconds=config.poll.interval_seconds, jitter=config.poll.jitter_seconds),
-        args=(pipeline, console), id="poll", max_instances=1, coalesce=True,
+        args=(pipeline, deliverer, console), id="poll", max_instances=1, coalesce=True,
         misfire_grace_time=config.poll.interval_seconds, next_run_time=datetime.now(timezone.utc))
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    scheduler.start()
-    log.info("Dealticker läuft: %d Feeds, Abruf alle %d s (+ bis zu %d s Jitter). Strg-C beendet.",
-             len(config.feeds), config.poll.interval_seconds, config.poll.jitter_seconds)
+    started: list[Platform] = []
+    worker = None
     try:
+        for platform in platforms.values():
+            await platform.start()
+            started.append(platform)
+        if deliverer:
+            worker = asyncio.create_task(deliverer.run(stop))
+        scheduler.start()
+        log.info("Dealticker läuft: %d Feeds, Abruf alle %d s (+ bis zu %d s Jitter), Plattformen: %s. "
+                 "Strg-C beendet.", len(config.feeds), config.poll.interval_seconds, config.poll.jitter_seconds,
+                 ", ".join(platforms) or "Konsole")
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        if worker:
+            await worker
+        for platform in reversed(started):
+            await platform.stop()
         log.info("Dealticker beendet.")
-

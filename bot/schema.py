@@ -1,8 +1,8 @@
 """Table definitions the store queries; migrations/ creates and evolves them."""
 from __future__ import annotations
 
-from sqlalchemy import (Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        Text, UniqueConstraint)
+from sqlalchemy import (Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint)
 
 metadata = MetaData()
 
@@ -80,4 +80,24 @@ meta = Table(
     "meta", metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("chat_id", String(100), nullable=False),
+    Column("thread_id", String(100), nullable=False, default=""),
+    Column("status", String(20), nullable=False),  # pending | sending | sent | failed | uncertain
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", DateTime(timezone=True), nullable=False),
+    Column("needs_edit", Boolean, nullable=False, default=False),
+    Column("message_id", String(100)),
+    Column("error", Text),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("claimed", DateTime(timezone=True)),
+    Column("sent", DateTime(timezone=True)),
+    UniqueConstraint("alert_id", "platform", "chat_id", "thread_id", name="uq_delivery"),
+    Index("ix_deliveries_due", "status", "next_attempt"),
 )

@@ -1,15 +1,58 @@
-"""The small interface every chat platform adapter implements."""
+"""The small interface every chat platform adapter implements, and the errors it reports."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.messages import Reply
 
 
+class DeliveryError(Exception):
+    """A send failed; the subclass tells the delivery worker what to do about it."""
+
+
+class RetryLater(DeliveryError):
+    """The platform asked us to wait (Telegram RetryAfter, Slack ratelimited)."""
+
+    def __init__(self, seconds: float, reason: str = "rate limited"):
+        super().__init__(f"{reason}: retry after {seconds:g} s")
+        self.seconds = seconds
+
+
+class Transient(DeliveryError):
+    """A network error or a 5xx: retry with backoff."""
+
+
+class ChatGone(DeliveryError):
+    """The bot was blocked, removed, or the channel archived: unsubscribe the chat."""
+
+
+class ChatMoved(DeliveryError):
+    """The chat has a new id (a Telegram group became a supergroup): move the subscription."""
+
+    def __init__(self, new_chat_id: str):
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class Rejected(DeliveryError):
+    """The platform refused this one message (a bad request): mark it failed, go on."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Pacing a platform needs: overall messages per second, per chat, per group and minute."""
+
+    per_second: float = 30.0
+    per_chat_per_second: float = 1.0
+    per_group_per_minute: float = 20.0
+
+
 class Platform(Protocol):
-    """A chat platform: started and stopped by the runner, handed alerts to deliver."""
+    """A chat platform: started and stopped by the runner, handed messages to deliver."""
 
     name: str
+    limits: Limits
 
     async def start(self) -> None:
         """Connect and begin answering commands."""
@@ -17,5 +60,11 @@ class Platform(Protocol):
     async def stop(self) -> None:
         """Disconnect cleanly; pending work stays in the store."""
 
-    async def deliver(self, chat_id: str, thread_id: str, reply: Reply) -> None:
-        """Send one rendered message to one chat."""
+    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
+        """Send one message; return its id on the platform. Raises DeliveryError subclasses."""
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
+        """Replace a sent message's content (a story gained another outlet)."""
+
+    def is_group(self, chat_id: str) -> bool:
+        """Whether the chat is a group, for the per-group limit."""

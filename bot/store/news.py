@@ -1,52 +1,21 @@
-"""The only module that writes to the database: feeds, items, alerts, bidders, subscriptions."""
+"""Feeds' fetch state, items, stories (alerts), bidder mentions, retention and status."""
 from __future__ import annotations
 
 import json
-import logging
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 from typing import Iterable
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import delete, func, insert, select, update
 
 from bot import schema as t
 from bot.models import Alert, Article, BidderMention, BidderStanding, FeedState
+from bot.store.base import StoreBase, _utc, utcnow
 from bot.stories import SAME_STORY, fingerprint, similarity
 
-log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).with_name("migrations")
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
-class Store:
-    def __init__(self, url: str, story_ignore: frozenset[str] = frozenset()):
-        self.url = url
-        self.engine = _engine(url)
-        self.story_ignore = story_ignore
-
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision; data already stored is kept."""
-        cfg = AlembicConfig()
-        cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-
-    def close(self) -> None:
-        self.engine.dispose()
+class NewsStore(StoreBase):
+    def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now) -> None:
+        raise NotImplementedError  # provided by the outbox part of Store
 
     # --- feeds -------------------------------------------------------------------------
     def feed_states(self, feeds: Iterable[tuple[str, str]]) -> list[FeedState]:
@@ -136,6 +105,9 @@ class Store:
                     conn.execute(insert(t.mentions), [
                         {"item_id": item_id, "bidder": b.name, "role": b.role, "published": published}
                         for b in article.bidders])
+            # The outbox rows are written in the same transaction as the alerts they carry:
+            # either both exist after a crash or neither does.
+            self._enqueue(conn, new_ids, updated_ids, now)
         return self.alerts_by_id(new_ids), self.alerts_by_id(updated_ids, is_update=True)
 
     def alerts_by_id(self, ids: list[int], is_update: bool = False) -> list[Alert]:
@@ -196,39 +168,7 @@ class Store:
             conn.execute(delete(t.items).where(t.items.c.alert_id.in_(old)))
             return conn.execute(delete(t.alerts).where(t.alerts.c.updated < cutoff)).rowcount
 
-    # --- subscriptions and meta ----------------------------------------------------------
-    def subscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
-        """True when the chat was not subscribed before."""
-        with self.engine.begin() as conn:
-            if self._subscription(conn, platform, chat_id, thread_id):
-                return False
-            conn.execute(insert(t.subscriptions).values(platform=platform, chat_id=chat_id,
-                                                        thread_id=thread_id, created=utcnow()))
-            return True
-
-    def unsubscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
-        with self.engine.begin() as conn:
-            return conn.execute(delete(t.subscriptions).where(
-                (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
-                & (t.subscriptions.c.thread_id == thread_id))).rowcount > 0
-
-    def is_subscribed(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
-        with self.engine.connect() as conn:
-            return self._subscription(conn, platform, chat_id, thread_id) is not None
-
-    def subscriptions(self, platform: str | None = None) -> list[tuple[str, str, str]]:
-        query = select(t.subscriptions.c.platform, t.subscriptions.c.chat_id, t.subscriptions.c.thread_id)
-        if platform:
-            query = query.where(t.subscriptions.c.platform == platform)
-        with self.engine.connect() as conn:
-            return [tuple(r) for r in conn.execute(query.order_by(t.subscriptions.c.id))]
-
-    @staticmethod
-    def _subscription(conn, platform, chat_id, thread_id):
-        return conn.execute(select(t.subscriptions.c.id).where(
-            (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
-            & (t.subscriptions.c.thread_id == thread_id))).first()
-
+    # --- meta ------------------------------------------------------------------------
     def set_meta(self, key: str, value: dict) -> None:
         with self.engine.begin() as conn:
             if conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=json.dumps(value))).rowcount == 0:
@@ -239,22 +179,3 @@ class Store:
             value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
         return json.loads(value) if value else None
 
-
-def _engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):
-        # WAL lets `dealticker chat` read while `run` writes; foreign keys are off by default in SQLite.
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
-        cur.close()
-
-    return engine

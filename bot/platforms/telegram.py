@@ -1,0 +1,194 @@
+"""Telegram adapter: python-telegram-bot handlers call Commands; replies and alerts go out as HTML."""
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from datetime import timedelta
+
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message,
+                      Update)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter,
+                            TelegramError)
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.commands import HELP, Caller, Commands
+from bot.config import TelegramConfig
+from bot.messages import Reply
+from bot.platforms.base import ChatGone, ChatMoved, Limits, Rejected, RetryLater, Transient
+
+log = logging.getLogger(__name__)
+LIMIT = 4096
+COMMANDS = ("start", "subscribe", "unsubscribe", "latest", "bidders", "help", "status")
+_TAGS = {"bold": "b", "italic": "i", "code": "code"}
+_ADMINS = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def render_html(reply: Reply, limit: int = LIMIT) -> str:
+    """Telegram HTML with every piece of feed text escaped; whole paragraphs up to the limit."""
+    out: list[str] = []
+    for paragraph in reply.paragraphs:
+        parts = []
+        for span in paragraph:
+            text = html.escape(span.text, quote=False)
+            if span.style in _TAGS:
+                text = f"<{_TAGS[span.style]}>{text}</{_TAGS[span.style]}>"
+            if span.url:
+                text = f'<a href="{html.escape(span.url, quote=True)}">{text}</a>'
+            parts.append(text)
+        piece = "".join(parts)
+        if sum(len(p) + 2 for p in out) + len(piece) > limit - 2:
+            if not out:  # one paragraph alone is too long: keep its plain text, cut
+                out.append(html.escape("".join(s.text for s in paragraph)[: limit // 2 - 1], quote=False) + "…")
+            break
+        out.append(piece)
+    return "\n\n".join(out)
+
+
+def _seconds(value) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _chat(chat_id: str) -> int | str:
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+class TelegramPlatform:
+    name = "telegram"
+    limits = Limits(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+
+    def __init__(self, config: TelegramConfig, commands: Commands):
+        self.config = config
+        self.commands = commands
+        # A pool as wide as the delivery worker's concurrency: with PTB's default of one
+        # connection, sends queue up in the client and reach Telegram in bursts over its limit.
+        builder = (Application.builder().token(config.token).connect_timeout(10).read_timeout(20)
+                   .connection_pool_size(16).pool_timeout(30))
+        if config.api_url:
+            builder = builder.base_url(config.api_url)
+        self.app = builder.build()
+        self.app.add_handler(CommandHandler(list(COMMANDS), self._on_command))
+        self.app.add_handler(CallbackQueryHandler(self._on_button))
+        self.app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, self._on_command))
+        self.app.add_error_handler(self._on_error)
+        self._previews = LinkPreviewOptions(is_disabled=not config.link_previews)
+
+    async def start(self) -> None:
+        try:
+            await self.app.initialize()  # getMe: fails fast on a wrong token
+        except InvalidToken:
+            raise SystemExit("Telegram rejected TELEGRAM_BOT_TOKEN (401/404): check the token from @BotFather")
+        try:
+            await self.app.bot.set_my_commands([BotCommand(line.split(" ")[0][1:], line.split("– ")[-1][:256])
+                                                for line in HELP] + [BotCommand("start", "Begrüßung")])
+        except TelegramError as exc:
+            log.warning("could not register the command list with Telegram (%s); running on", exc)
+        for channel in self.config.channels:
+            await asyncio.to_thread(self.commands.store.subscribe, self.name, channel)
+        if self.config.webhook_url:
+            await self.app.updater.start_webhook(
+                listen=self.config.webhook_listen, port=self.config.webhook_port, url_path="telegram",
+                webhook_url=self.config.webhook_url, secret_token=self.config.webhook_secret or None)
+        else:
+            await self.app.updater.start_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY,
+                                                                  Update.CHANNEL_POST])
+        await self.app.start()
+        log.info("Telegram bot @%s is running (%s)", self.app.bot.username,
+                 "webhook" if self.config.webhook_url else "long polling")
+
+    async def stop(self) -> None:
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # --- commands ----------------------------------------------------------------------
+    async def _caller(self, message: Message, user_id: int | None, needs_admin: bool) -> Caller:
+        chat = message.chat
+        is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else ""
+        is_admin = True
+        if is_group and needs_admin:
+            if message.sender_chat and message.sender_chat.id == chat.id:
+                is_admin = True  # an anonymous administrator posts as the group itself
+            elif user_id is None:
+                is_admin = False
+            else:
+                member = await self.app.bot.get_chat_member(chat.id, user_id)
+                is_admin = member.status in _ADMINS
+        return Caller(self.name, str(chat.id), thread, is_admin=is_admin, is_group=is_group)
+
+    async def _answer(self, message: Message, user_id: int | None, text: str) -> None:
+        word = text.split()[0].lstrip("/").split("@")[0].lower() if text.split() else ""
+        caller = await self._caller(message, user_id, needs_admin=word in ("subscribe", "unsubscribe"))
+        reply = await asyncio.to_thread(self.commands.handle, caller, text)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=cmd)]
+                                       for label, cmd in reply.buttons]) if reply.buttons else None
+        await message.reply_text(render_html(reply), parse_mode=ParseMode.HTML, reply_markup=markup,
+                                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                                 do_quote=reply.private and message.chat.type != ChatType.PRIVATE)
+
+    async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        user = update.effective_user
+        await self._answer(message, user.id if user else None, message.text)
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data not in COMMANDS or not isinstance(query.message, Message):
+            if query:
+                await query.answer()
+            return
+        await query.answer()
+        await self._answer(query.message, query.from_user.id, f"/{query.data}")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "?"
+        log.error("Telegram handler failed in chat %s: %s", chat, context.error,
+                  exc_info=not isinstance(context.error, NetworkError))
+
+    # --- delivery ----------------------------------------------------------------------
+    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
+        try:
+            message = await self.app.bot.send_message(
+                chat_id=_chat(chat_id), text=render_html(reply), parse_mode=ParseMode.HTML,
+                message_thread_id=int(thread_id) if thread_id else None, link_preview_options=self._previews)
+        except TelegramError as exc:
+            raise _translate(exc) from exc
+        return str(message.message_id)
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
+        try:
+            await self.app.bot.edit_message_text(chat_id=_chat(chat_id), message_id=int(message_id),
+                                                 text=render_html(reply), parse_mode=ParseMode.HTML,
+                                                 link_preview_options=self._previews)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise _translate(exc) from exc
+        except TelegramError as exc:
+            raise _translate(exc) from exc
+
+    def is_group(self, chat_id: str) -> bool:
+        return chat_id.startswith("-") or chat_id.startswith("@")
+
+
+def _translate(exc: TelegramError) -> Exception:
+    """python-telegram-bot's errors, in the order that matters (ChatMigrated and RetryAfter first;
+    BadRequest and TimedOut are NetworkErrors, so they come before it)."""
+    if isinstance(exc, ChatMigrated):
+        return ChatMoved(str(exc.new_chat_id))
+    if isinstance(exc, RetryAfter):
+        return RetryLater(_seconds(exc.retry_after), "Telegram flood control")
+    if isinstance(exc, Forbidden):
+        return ChatGone(exc.message)
+    if isinstance(exc, BadRequest):
+        if "chat not found" in exc.message.lower():
+            return ChatGone(exc.message)
+        return Rejected(exc.message)
+    if isinstance(exc, (NetworkError, InvalidToken)):
+        return Transient(exc.message)
+    return Rejected(exc.message)

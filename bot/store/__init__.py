@@ -1,0 +1,11 @@
+"""The only part of Dealticker that writes to the database."""
+from bot.store.base import utcnow
+from bot.store.news import NewsStore
+from bot.store.outbox import Delivery, OutboxStore
+
+
+class Store(OutboxStore, NewsStore):
+    """Everything the bot keeps: news, stories and bidders (NewsStore), chats and the outbox."""
+
+
+__all__ = ["Delivery", "Store", "utcnow"]

@@ -1,0 +1,137 @@
+"""Subscriptions and the delivery outbox: one row per (alert, chat), claimed before sending."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from bot import schema as t
+from bot.store.base import StoreBase, _utc, utcnow
+
+STALE_CLAIM = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    platform: str
+    chat_id: str
+    thread_id: str
+    status: str
+    attempts: int
+    message_id: str | None
+
+
+class OutboxStore(StoreBase):
+    def subscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        """True when the chat was not subscribed before."""
+        with self.engine.begin() as conn:
+            if self._subscription(conn, platform, chat_id, thread_id):
+                return False
+            conn.execute(insert(t.subscriptions).values(platform=platform, chat_id=chat_id,
+                                                        thread_id=thread_id, created=utcnow()))
+            return True
+
+    def unsubscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(delete(t.subscriptions).where(
+                (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
+                & (t.subscriptions.c.thread_id == thread_id))).rowcount > 0
+
+    def is_subscribed(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
+        with self.engine.connect() as conn:
+            return self._subscription(conn, platform, chat_id, thread_id) is not None
+
+    def subscriptions(self, platform: str | None = None) -> list[tuple[str, str, str]]:
+        query = select(t.subscriptions.c.platform, t.subscriptions.c.chat_id, t.subscriptions.c.thread_id)
+        if platform:
+            query = query.where(t.subscriptions.c.platform == platform)
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(query.order_by(t.subscriptions.c.id))]
+
+    @staticmethod
+    def _subscription(conn, platform, chat_id, thread_id):
+        return conn.execute(select(t.subscriptions.c.id).where(
+            (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
+            & (t.subscriptions.c.thread_id == thread_id))).first()
+
+    def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now: datetime) -> None:
+        subscribers = conn.execute(select(t.subscriptions.c.platform, t.subscriptions.c.chat_id,
+                                          t.subscriptions.c.thread_id)).all()
+        if new_ids and subscribers:
+            conn.execute(insert(t.deliveries), [
+                {"alert_id": a, "platform": p, "chat_id": c, "thread_id": th, "status": "pending", "attempts": 0,
+                 "next_attempt": now, "needs_edit": False, "created": now}
+                for a in new_ids for p, c, th in subscribers])
+        if updated_ids:
+            conn.execute(update(t.deliveries).where(
+                t.deliveries.c.alert_id.in_(updated_ids) & (t.deliveries.c.status == "sent")).values(needs_edit=True))
+
+    def due_deliveries(self, platforms: list[str], limit: int = 500) -> list[Delivery]:
+        """Rows to work on now: pending ones whose time has come, and sent ones to edit."""
+        d = t.deliveries.c
+        query = (select(d.id, d.alert_id, d.platform, d.chat_id, d.thread_id, d.status, d.attempts, d.message_id)
+                 .where(d.platform.in_(platforms))
+                 .where(or_(and_(d.status == "pending", d.next_attempt <= utcnow()),
+                            and_(d.status == "sent", d.needs_edit.is_(True))))
+                 .order_by(d.alert_id, d.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [Delivery(*row) for row in conn.execute(query)]
+
+    def claim_delivery(self, delivery_id: int) -> bool:
+        """pending → sending, atomically: of several instances exactly one wins the row."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(t.deliveries).where(
+                (t.deliveries.c.id == delivery_id) & (t.deliveries.c.status == "pending"))
+                .values(status="sending", claimed=utcnow())).rowcount == 1
+
+    def finish_delivery(self, delivery_id: int, status: str, message_id: str | None = None,
+                        error: str | None = None) -> None:
+        values = {"status": status, "needs_edit": False, "error": error}
+        if status == "sent":
+            values.update(message_id=message_id, sent=utcnow())
+        with self.engine.begin() as conn:
+            conn.execute(update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values))
+
+    def retry_delivery(self, delivery_id: int, delay: float, error: str, count_attempt: bool) -> None:
+        values = {"status": "pending", "error": error, "next_attempt": utcnow() + timedelta(seconds=delay)}
+        if count_attempt:
+            values["attempts"] = t.deliveries.c.attempts + 1
+        with self.engine.begin() as conn:
+            conn.execute(update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values))
+
+    def recover_deliveries(self) -> int:
+        """Rows left "sending" by a crash may or may not have arrived: mark them uncertain."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(t.deliveries).where(
+                (t.deliveries.c.status == "sending") & (t.deliveries.c.claimed < utcnow() - STALE_CLAIM))
+                .values(status="uncertain")).rowcount
+
+    def drop_chat(self, platform: str, chat_id: str, reason: str) -> None:
+        """The bot can no longer post there: end every subscription of the chat, fail its queue."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.subscriptions).where(
+                (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)))
+            conn.execute(update(t.deliveries).where(
+                (t.deliveries.c.platform == platform) & (t.deliveries.c.chat_id == chat_id)
+                & t.deliveries.c.status.in_(("pending", "sending"))).values(status="failed", error=reason))
+
+    def move_chat(self, platform: str, old: str, new: str) -> None:
+        """A group became a supergroup: its subscription and unsent alerts follow the new id."""
+        s, d = t.subscriptions.c, t.deliveries.c
+        with self.engine.begin() as conn:
+            for (thread,) in conn.execute(select(s.thread_id).where((s.platform == platform) & (s.chat_id == old))):
+                if self._subscription(conn, platform, new, thread):
+                    conn.execute(delete(t.subscriptions).where(
+                        (s.platform == platform) & (s.chat_id == old) & (s.thread_id == thread)))
+            conn.execute(update(t.subscriptions).where((s.platform == platform) & (s.chat_id == old)).values(chat_id=new))
+            taken = select(d.alert_id).where((d.platform == platform) & (d.chat_id == new)).scalar_subquery()
+            unsent = (d.platform == platform) & (d.chat_id == old) & d.status.in_(("pending", "sending"))
+            conn.execute(delete(t.deliveries).where(unsent & d.alert_id.in_(taken)))
+            conn.execute(update(t.deliveries).where(unsent).values(chat_id=new, status="pending"))
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(t.deliveries.c.status, func.count()).group_by(t.deliveries.c.status)).all())

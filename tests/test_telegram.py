@@ -1,0 +1,207 @@
+"""Telegram end to end: the real python-telegram-bot client against the loopback Bot API stand-in."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import warnings
+
+import pytest
+
+from bot.config import TelegramConfig
+from bot.pipeline import Pipeline
+from bot.runner import run
+from bot.store import Store
+from tests.conftest import feed_bytes, with_feeds
+from tests.feedserver import Route
+from tests.telegram_stub import TelegramStub
+
+warnings.filterwarnings("ignore", message=".*retry_after.*")
+ALICE = 1001
+EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><language>de</language></channel></rss>'
+
+
+@pytest.fixture
+def stub():
+    with TelegramStub() as s:
+        yield s
+
+
+class Bot:
+    """`dealticker run` in this event loop, wired to the stand-ins; the test polls by hand."""
+
+    def __init__(self, config, stub, feed_server):
+        self.stub, self.feed_server = stub, feed_server
+        feed_server.routes["/feed.rss"] = Route(body=EMPTY)
+        feed_server.routes["/other.rss"] = Route(body=EMPTY)
+        self.config = dataclasses.replace(
+            with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss")),
+                       ("tagesschau", feed_server.url("/other.rss"))),
+            telegram=TelegramConfig(token=stub.token, api_url=stub.base_url))
+        self.store = Store(self.config.database_url)
+        self.store.migrate()
+        self.stop = asyncio.Event()
+        self.task: asyncio.Task | None = None
+
+    async def __aenter__(self):
+        self.task = asyncio.create_task(run(self.config, self.store, self.stop))
+        await self.stub.wait_calls_async("getUpdates", 1, timeout=10)
+        for _ in range(200):  # the bot's own first poll (of the empty feeds) must not race ours
+            if self.store.get_meta("last_poll"):
+                break
+            await asyncio.sleep(0.05)
+        return self
+
+    async def __aexit__(self, *exc):
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+        self.store.close()
+
+    async def publish(self, fixture: str = "spiegel_wirtschaft.rss", path: str = "/feed.rss"):
+        self.feed_server.routes[path] = Route(body=feed_bytes(fixture))
+        return await Pipeline(self.config, self.store).poll_once()
+
+    async def say(self, chat_id, text, **kw) -> dict:
+        before = len(self.stub.sent(chat_id))
+        self.stub.push_message(chat_id, text, **kw)
+        return (await self.stub.wait_sent_async(before + 1, chat_id=chat_id, timeout=10))[-1]
+
+
+@pytest.fixture
+async def bot(config, stub, feed_server):
+    async with Bot(config, stub, feed_server) as b:
+        yield b
+
+
+async def test_start_button_alert_latest_bidders(bot, stub):
+    hello = await bot.say(ALICE, "/start")
+    assert "TikTok-Verkauf" in hello["plain_text"]
+    assert hello["reply_markup"]["inline_keyboard"][0][0]["text"] == "Abonnieren"
+    assert {c["command"] for c in stub.commands} >= {"subscribe", "latest", "bidders", "help", "status"}
+
+    stub.push_callback(ALICE, ALICE, "subscribe")
+    confirm = (await stub.wait_sent_async(2, chat_id=ALICE))[-1]
+    assert "Abonniert" in confirm["plain_text"] and stub.callback_answers
+
+    report = await bot.publish()
+    assert report.new_alerts
+    alerts = await stub.wait_sent_async(2 + len(report.new_alerts), chat_id=ALICE, timeout=15)
+    pushed = [m for m in alerts[2:]]
+    walmart = [m for m in pushed if "Walmart will gemeinsam mit Microsoft" in m["plain_text"]]
+    assert len(walmart) == 1
+    assert walmart[0]["parse_mode"] == "HTML"
+    assert "Microsoft (in Verhandlungen)" in walmart[0]["plain_text"] and "Walmart (" in walmart[0]["plain_text"]
+    assert walmart[0]["link_preview_options"] == {"is_disabled": True}
+    assert any(e["type"] == "text_link" for e in walmart[0]["entities"])
+
+    await bot.publish()  # the same feed again: nothing new
+    await asyncio.sleep(1.5)
+    assert len(stub.sent(ALICE)) == 2 + len(report.new_alerts)
+
+    latest = await bot.say(ALICE, "/latest 2")
+    assert "Die 2 neuesten Meldungen" in latest["plain_text"]
+    bidders = await bot.say(ALICE, "/bidders@dealticker_test_bot")
+    assert "Microsoft" in bidders["plain_text"] and "Walmart" in bidders["plain_text"]
+    junk = await bot.say(ALICE, "/latest <b>")
+    assert "keine Anzahl" in junk["plain_text"]
+
+
+async def test_only_group_admins_subscribe(bot, stub):
+    group, admin, member = -500, 7, 8
+    stub.set_member(group, admin, "administrator")
+    refused = await bot.say(group, "/subscribe", user_id=member, chat_type="group")
+    assert "Nur Administratoren" in refused["plain_text"]
+    assert bot.store.subscriptions("telegram") == []
+    accepted = await bot.say(group, "/subscribe@dealticker_test_bot", user_id=admin, chat_type="group")
+    assert "Abonniert" in accepted["plain_text"]
+    assert bot.store.subscriptions("telegram") == [("telegram", str(group), "")]
+
+
+async def test_forum_topic_gets_alerts_in_its_topic(bot, stub):
+    forum = -1001234567890
+    stub.set_member(forum, 9, "creator")
+    await bot.say(forum, "/subscribe", user_id=9, chat_type="supergroup", thread_id=77, is_topic_message=True)
+    await bot.publish()
+    messages = await stub.wait_sent_async(2, chat_id=forum, timeout=15)
+    assert messages[-1]["message_thread_id"] == 77
+
+
+async def test_blocked_chat_is_unsubscribed_and_others_still_served(bot, stub):
+    for chat in (2001, 2002):
+        bot.store.subscribe("telegram", str(chat))
+    stub.block(2001)
+    report = await bot.publish()
+    await stub.wait_sent_async(len(report.new_alerts), chat_id=2002, timeout=20)
+    assert stub.sent(2001) == []
+    subscriptions = bot.store.subscriptions("telegram")
+    assert subscriptions == [("telegram", "2002", "")], subscriptions
+
+
+async def test_migrated_group_keeps_its_alerts(bot, stub):
+    bot.store.subscribe("telegram", "-42")
+    stub.migrate(-42, -1009999)
+    report = await bot.publish()
+    got = await stub.wait_sent_async(len(report.new_alerts), chat_id=-1009999, timeout=20)
+    assert len(got) == len(report.new_alerts)
+    assert bot.store.subscriptions("telegram") == [("telegram", "-1009999", "")]
+
+
+async def test_flood_control_and_errors_are_retried_never_dropped(bot, stub):
+    bot.store.subscribe("telegram", "3001")
+    bot.store.subscribe("telegram", "3002")
+    stub.fail("sendMessage", 429, retry_after=1, chat_id=3001)
+    stub.fail("sendMessage", 500, chat_id=3002)
+    stub.drop("sendMessage", chat_id=3002)
+    report = await bot.publish()
+    n = len(report.new_alerts)
+    first = await stub.wait_sent_async(n, chat_id=3001, timeout=30)
+    second = await stub.wait_sent_async(n, chat_id=3002, timeout=30)
+    await asyncio.sleep(1)
+    assert len(stub.sent(3001)) == n == len({m["plain_text"] for m in first})
+    assert len(stub.sent(3002)) == n == len({m["plain_text"] for m in second})
+
+
+async def test_bad_request_is_marked_failed_and_does_not_block_the_queue(bot, stub):
+    bot.store.subscribe("telegram", "4001")
+    stub.fail("sendMessage", 400, "Bad Request: something odd", chat_id=4001)
+    report = await bot.publish()
+    n = len(report.new_alerts)
+    await stub.wait_sent_async(n - 1, chat_id=4001, timeout=20)
+    await asyncio.sleep(1)
+    assert len(stub.sent(4001)) == n - 1
+    assert bot.store.delivery_counts() == {"sent": n - 1, "failed": 1}
+
+
+async def test_story_from_another_outlet_edits_the_alert(bot, stub):
+    bot.store.subscribe("telegram", "5001")
+    report = await bot.publish("spiegel_wirtschaft.rss")
+    await stub.wait_sent_async(len(report.new_alerts), chat_id=5001, timeout=20)
+    second = await bot.publish("tagesschau_dup.rss", "/other.rss")
+    assert second.updated_alerts
+    for _ in range(100):
+        if stub.edits:
+            break
+        await asyncio.sleep(0.1)
+    assert stub.edits and "tagesschau" in stub.edits[0]["plain_text"].lower()
+
+
+async def test_set_my_commands_failure_is_only_a_warning(config, stub, feed_server, caplog):
+    stub.fail("setMyCommands", 500)
+    async with Bot(config, stub, feed_server) as b:
+        reply = await b.say(ALICE, "/help")
+    assert "/latest" in reply["plain_text"]
+    assert "could not register the command list" in caplog.text
+    assert stub.token not in caplog.text
+
+
+async def test_fan_out_stays_within_telegram_limits(bot, stub):
+    stub.limit_rate(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+    chats = [str(6000 + i) for i in range(40)] + ["-6001"]
+    for chat in chats:
+        bot.store.subscribe("telegram", chat)
+    report = await bot.publish()
+    n = len(report.new_alerts)
+    await stub.wait_sent_async(n * len(chats), timeout=60)
+    await asyncio.sleep(1)
+    assert stub.rate_limited == 0, [(f["params"].get("chat_id"), f["reason"]) for f in stub.failures][:10]
+    assert len(stub.sent()) == n * len(chats)
+    assert {str(m["chat_id"]) for m in stub.sent()} == set(chats)
