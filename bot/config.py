@@ -88,6 +88,7 @@ class SlackConfig:
     app_token: str = field(default="", repr=False)
     signing_secret: str = field(default="", repr=False)
     api_url: str | None = None
+    http_listen: str = "0.0.0.0"
     http_port: int = 3000
     channels: tuple[str, ...] = ()
     unfurl_links: bool = False

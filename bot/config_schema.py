@@ -23,7 +23,7 @@ _DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dic
          "threshold": (int, float), "bidder_weight": (int, float), "roles": dict,
          "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list}
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
-_SLACK = {"channels": list, "unfurl_links": bool, "http_port": int}
+_SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
 _MINIMUM = {"interval_seconds": 30, "timeout_seconds": 1, "max_bytes": 10_000, "concurrency": 1,
             "per_host": 1, "retention_days": 1, "summary_max_chars": 80, "summary_max_sentences": 1,
             "story_window_hours": 1, "max_backoff_seconds": 60, "jitter_seconds": 0}
@@ -189,7 +189,7 @@ def _slack(raw: Any, env: dict[str, str], problems: Problems) -> SlackConfig:
                                             "SLACK_SIGNING_SECRET (HTTP mode) is"))
     return SlackConfig(bot_token=bot, app_token=app, signing_secret=secret, api_url=env.get("SLACK_API_URL") or None,
                        channels=_strings(options.get("channels", []), "slack.channels", problems),
-                       **{k: options[k] for k in ("unfurl_links", "http_port") if k in options})
+                       **{k: options[k] for k in ("unfurl_links", "http_listen", "http_port") if k in options})
 
 
 def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:

@@ -6,7 +6,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 import feedparser
 
@@ -25,6 +25,7 @@ class FeedParseError(Exception):
 @dataclass(frozen=True)
 class ParsedFeed:
     entries: tuple[Entry, ...]
+    seen: int  # entries in the document, including those `keep` turned away
     title: str
     language: str | None
     bozo: str | None  # why the XML was not well-formed, when feedparser recovered anyway
@@ -90,14 +91,23 @@ def normalise(entry: Any, feed_url: str, source: str, language: str | None, now:
     )
 
 
+def _raw_text(entry: Any) -> str:
+    content = entry.get("content") or ({},)
+    return f"{entry.get('title') or ''} {entry.get('summary') or content[0].get('value') or ''}"
+
+
 def parse_feed(body: bytes, feed_url: str, source: str, headers: dict[str, str] | None = None,
-               now: datetime | None = None) -> ParsedFeed:
-    """Parse one response body; raise FeedParseError when nothing feed-like is in it."""
+               now: datetime | None = None, keep: Callable[[str], bool] | None = None) -> ParsedFeed:
+    """Parse one response body; raise FeedParseError when nothing feed-like is in it.
+
+    `keep` sees each entry's raw title and teaser first; entries it turns away are not
+    normalised at all (most items of a news feed are not about the deal)."""
     now = now or datetime.now(timezone.utc)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", feed_url)
+    # No sanitising or URI rewriting inside HTML: html_to_text drops scripts and all markup anyway.
     parsed = feedparser.parse(body, response_headers=response_headers, sanitize_html=False,
-                              resolve_relative_uris=True)
+                              resolve_relative_uris=False)
     bozo = parsed.get("bozo_exception")
     if not parsed.entries:
         if not body.strip():
@@ -110,6 +120,8 @@ def parse_feed(body: bytes, feed_url: str, source: str, headers: dict[str, str] 
     language = (feed.get("language") or "").split("-")[0].lower() or None
     entries: dict[str, Entry] = {}
     for raw in parsed.entries:
+        if keep is not None and not keep(_raw_text(raw)):
+            continue
         entry = normalise(raw, feed_url, source, language, now)
         if not entry.title and not entry.teaser:
             continue
@@ -117,5 +129,5 @@ def parse_feed(body: bytes, feed_url: str, source: str, headers: dict[str, str] 
         # The same guid twice in one document: the later version is the publisher's update.
         if earlier is None or (entry.published or now) > (earlier.published or now):
             entries[entry.key] = entry
-    return ParsedFeed(tuple(entries.values()), fold(feed.get("title") or ""), language,
+    return ParsedFeed(tuple(entries.values()), len(parsed.entries), fold(feed.get("title") or ""), language,
                       f"{type(bozo).__name__}: {bozo}" if bozo is not None else None)

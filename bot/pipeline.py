@@ -77,6 +77,7 @@ class Pipeline:
         due = [s for s in states if s.status == "active" and (s.next_attempt is None or s.next_attempt <= started)]
         counts = {"ok": 0, "not_modified": 0, "error": 0, "gone": 0}
         entries: list[Entry] = []
+        seen = 0
         new_states: list[FeedState] = []
         errors: list[tuple[str, str]] = []
         async with Fetcher(self.config.poll, self.transport) as fetcher:
@@ -85,9 +86,10 @@ class Pipeline:
 
             for next_done in asyncio.as_completed([one(s) for s in due]):
                 state, result = await next_done
-                state, found, error = self._absorb(state, result, languages.get(state.url))
+                state, found, count, error = self._absorb(state, result, languages.get(state.url))
                 counts[result.status if not error or result.status == "gone" else "error"] += 1
                 entries.extend(found)
+                seen += count
                 new_states.append(state)
                 if error:
                     errors.append((state.name, error))
@@ -98,7 +100,7 @@ class Pipeline:
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
                             feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"] + counts["gone"],
-                            feeds_skipped=len(states) - len(due), entries=len(entries), relevant=relevant,
+                            feeds_skipped=len(states) - len(due), entries=seen, relevant=relevant,
                             new_alerts=tuple(new), updated_alerts=tuple(updated), errors=tuple(errors))
         await asyncio.to_thread(self.store.set_meta, "last_poll", _report_meta(report, len(states)))
         log.info("poll: %d feeds ok, %d unchanged, %d failed, %d skipped; %d items, %d relevant, %d new alerts",
@@ -116,11 +118,13 @@ class Pipeline:
         if result.status == "gone":
             log.error("feed %r (%s) answered 410 Gone and is switched off", state.name, state.url)
             return dataclasses.replace(state, status="gone", last_error=result.error, last_polled=now,
-                                       moved_to=moved), [], result.error
-        error, entries = result.error, []
+                                       moved_to=moved), [], 0, result.error
+        error, entries, seen = result.error, [], 0
         if result.status == "ok":
             try:
-                parsed = parse_feed(result.body, state.url, state.name, result.headers, now)
+                parsed = parse_feed(result.body, state.url, state.name, result.headers, now,
+                                    keep=self.analyser.relevance.could_match)
+                seen = parsed.seen
                 entries = [dataclasses.replace(e, declared_language=e.declared_language or hint)
                            if hint and not e.declared_language else e for e in parsed.entries]
                 if parsed.bozo:
@@ -136,11 +140,11 @@ class Pipeline:
             log.warning("feed %r (%s) failed (%d in a row, next try in %d s): %s", state.name,
                         moved or state.url, errors, delay, error)
             return dataclasses.replace(state, error_count=errors, last_error=error, last_polled=now, moved_to=moved,
-                                       next_attempt=now + timedelta(seconds=delay)), [], error
+                                       next_attempt=now + timedelta(seconds=delay)), [], 0, error
         return dataclasses.replace(
             state, error_count=0, last_error=None, last_polled=now, last_ok=now, next_attempt=None, moved_to=moved,
             etag=result.etag if result.status == "ok" else state.etag,
-            last_modified=result.last_modified if result.status == "ok" else state.last_modified), entries, None
+            last_modified=result.last_modified if result.status == "ok" else state.last_modified), entries, seen, None
 
     def _articles(self, entries: list[Entry], known: set[str]) -> tuple[list[Article], int]:
         articles, relevant, seen = [], 0, set()

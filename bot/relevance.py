@@ -1,6 +1,7 @@
 """Decide whether an item covers the configured deal, with a score and the reasons."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.config import DealConfig
@@ -15,6 +16,7 @@ _FAR = 0.6
 # strongest signal German offers, so it adds to the term's own weight.
 _COMPOUND = 0.3
 _GLUE = frozenset("- /")
+_HIDING = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class RelevanceModel:
     weights: dict
     penalties: dict
 
+    @property
+    def _ascii_subject(self) -> bool:
+        return all(term.isascii() for term in self.deal.subject)
+
     @classmethod
     def build(cls, deal: DealConfig) -> "RelevanceModel":
         aliases = [a for b in deal.bidders for a in b.aliases]
@@ -37,9 +43,13 @@ class RelevanceModel:
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    dict(deal.deal_terms), dict(deal.negative_terms))
 
-    def could_match(self, title: str, teaser: str) -> bool:
-        """Cheap pre-check: without the subject an item cannot be relevant."""
-        return self.subject.search(normalise(title)) or self.subject.search(normalise(teaser))
+    def could_match(self, raw: str) -> bool:
+        """Cheap pre-check on raw feed text, HTML and all: without the subject an item cannot be
+        relevant, so parsing skips the rest of its work. Errs towards yes: character references
+        and invisible characters could hide the subject from this check, so such text passes."""
+        if self.subject.search(raw.lower() if raw.isascii() else normalise(raw)):
+            return True
+        return "&#" in raw or _HIDING.search(raw) is not None or ("&" in raw and not self._ascii_subject)
 
     def judge(self, title: str, teaser: str) -> Verdict:
         title_n, teaser_n = normalise(title), normalise(teaser)

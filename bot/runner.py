@@ -49,10 +49,13 @@ async def poll_and_announce(pipeline: Pipeline, deliverer: Deliverer | None, con
             await console.deliver("console", "", alert_message(alert, pipeline.config.timezone))
 
 
-async def run(config: Config, store: Store, stop: asyncio.Event | None = None) -> None:
+async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
+              platforms: dict[str, Platform] | None = None) -> None:
+    """Run until `stop` is set (or SIGINT/SIGTERM); `platforms` overrides those built from config."""
     stop = stop or asyncio.Event()
     pipeline = Pipeline(config, store)
-    platforms = build_platforms(config, Commands(config, store))
+    if platforms is None:
+        platforms = build_platforms(config, Commands(config, store))
     # With no chat platform the console shows what would be sent, so `make run` shows the bot working.
     console = None if platforms else ConsolePlatform()
     deliverer = Deliverer(store, platforms, config.timezone) if platforms else None

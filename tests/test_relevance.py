@@ -55,3 +55,14 @@ def test_reasons_name_the_matched_terms(model):
     verdict = model.judge("Walmart will gemeinsam mit Microsoft über TikTok-Kauf verhandeln", "")
     assert "subject:tiktok" in verdict.reasons and "deal:kauf" in verdict.reasons
     assert {"bidder:Microsoft", "bidder:Walmart"} <= set(verdict.reasons)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("<p>Microsoft will <b>TikTok</b> kaufen</p>", True),
+    ("Dax schließt fester <img src='x.jpg'>", False),
+    ("Tik\u00adTok-Kauf rückt näher", True),          # a soft hyphen inside the name
+    ("&#84;ikTok: Verkauf rückt näher", True),         # a character reference
+    ("Bytedance-Verkauf", True),
+])
+def test_pre_check_never_loses_a_possible_match(model, raw, expected):
+    assert model.could_match(raw) is expected

@@ -1,0 +1,180 @@
+"""Slack adapter: slack-bolt (async) slash commands and mentions call Commands; alerts go out as Block Kit."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from aiohttp import ClientError, web
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands import Caller, Commands
+from bot.config import SlackConfig
+from bot.messages import Reply, Span
+from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
+
+log = logging.getLogger(__name__)
+SLASH = ("/latest", "/bidders", "/subscribe", "/unsubscribe", "/dealticker")
+SECTION_LIMIT = 3000
+MAX_BLOCKS = 50
+# Errors after which the bot cannot post in the channel any more: the subscription ends.
+GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "channel_is_archived",
+        "team_access_not_granted", "missing_scope"}
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+def escape(text: str) -> str:
+    """mrkdwn needs exactly these three escaped; everything else is shown as written."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _mrkdwn(span: Span) -> str:
+    text = escape(span.text)
+    if span.style == "bold" and text.strip():
+        text = f"*{text.strip()}* " if text.endswith(" ") else f"*{text}*"
+    elif span.style == "italic" and text.strip():
+        text = f"_{text}_"
+    elif span.style == "code":
+        text = f"`{text}`"
+    if span.url:
+        # A link's text may not contain "|" or ">"; the URL may not contain them either.
+        url = span.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+        text = f"<{url}|{text.replace('|', '¦')}>"
+    return text
+
+
+def render_blocks(reply: Reply) -> tuple[str, list[dict]]:
+    """Block Kit: a context block for all-italic lines (source and time), sections otherwise,
+    packed so no section exceeds 3,000 characters and no message 50 blocks; plus plain text."""
+    blocks: list[dict] = []
+    for paragraph in reply.paragraphs:
+        text = "".join(_mrkdwn(s) for s in paragraph)[:SECTION_LIMIT]
+        if all(s.style == "italic" for s in paragraph):
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
+        elif blocks and blocks[-1]["type"] == "section" and len(blocks) >= MAX_BLOCKS - 1 and \
+                len(blocks[-1]["text"]["text"]) + len(text) + 2 <= SECTION_LIMIT:
+            blocks[-1]["text"]["text"] += "\n\n" + text
+        else:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    # The fallback text is mrkdwn too (it is what notifications show): "<!channel>" in a
+    # headline must not ping anyone.
+    fallback = escape(reply.plain())[:3000]
+    return fallback, blocks[:MAX_BLOCKS]
+
+
+class SlackPlatform:
+    name = "slack"
+    limits = Limits(per_second=20, per_chat_per_second=1, per_group_per_minute=60)
+
+    def __init__(self, config: SlackConfig, commands: Commands):
+        self.config = config
+        self.commands = commands
+        # Only connection errors are retried inside the client; rate limits come back to the
+        # delivery worker, which re-queues the message and pauses instead of blocking here.
+        self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url or AsyncWebClient.BASE_URL,
+                                     retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)])
+        self.app = AsyncApp(client=self.client, signing_secret=config.signing_secret or None,
+                            request_verification_enabled=not config.socket_mode, process_before_response=False)
+        for command in SLASH:
+            self.app.command(command)(self._on_command)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.error(self._on_error)
+        self._runner: web.AppRunner | None = None
+        self._socket = None
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise SystemExit(f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')})")
+        for channel in self.config.channels:
+            await asyncio.to_thread(self.commands.store.subscribe, self.name, channel)
+        if self.config.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
+            await self._socket.connect_async()
+        else:
+            self._runner = web.AppRunner(self.app.web_app(path="/slack/events"))
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.config.http_listen, self.config.http_port)
+            await site.start()
+            self.port = site._server.sockets[0].getsockname()[1]
+        log.info("Slack app %s is running (%s)", identity.get("user"),
+                 "Socket Mode" if self.config.socket_mode else f"HTTP on port {self.port}, /slack/events")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- commands ----------------------------------------------------------------------
+    async def _answer(self, channel: str, thread: str, text: str) -> Reply:
+        caller = Caller(self.name, channel, thread, is_admin=True, is_group=False)
+        return await asyncio.to_thread(self.commands.handle, caller, text)
+
+    async def _on_command(self, ack, respond, command: dict) -> None:
+        await ack()  # within Slack's 3 seconds, before any work
+        name = command.get("command", "")
+        text = (command.get("text") or "").strip()
+        line = text if name == "/dealticker" else f"{name} {text}"
+        if name == "/dealticker" and not line:
+            line = "help"
+        reply = await self._answer(command.get("channel_id", ""), "", line)
+        fallback, blocks = render_blocks(reply)
+        await respond(text=fallback, blocks=blocks, response_type="ephemeral" if reply.private else "in_channel",
+                      unfurl_links=False)
+
+    async def _on_mention(self, event: dict, say) -> None:
+        text = _MENTION.sub("", event.get("text") or "").strip() or "help"
+        reply = await self._answer(event.get("channel", ""), "", text)
+        fallback, blocks = render_blocks(reply)
+        await say(text=fallback, blocks=blocks, thread_ts=event.get("thread_ts"), unfurl_links=False)
+
+    async def _on_error(self, error: Exception, body: dict) -> None:
+        channel = (body or {}).get("channel_id") or ((body or {}).get("event") or {}).get("channel")
+        log.error("Slack handler failed in channel %s: %s", channel, error)
+
+    # --- delivery ----------------------------------------------------------------------
+    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
+        fallback, blocks = render_blocks(reply)
+        try:
+            response = await self.client.chat_postMessage(
+                channel=chat_id, text=fallback, blocks=blocks, thread_ts=thread_id or None,
+                unfurl_links=self.config.unfurl_links, unfurl_media=self.config.unfurl_links)
+        except SlackApiError as exc:
+            raise _translate(exc) from exc
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        return str(response["ts"])
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
+        fallback, blocks = render_blocks(reply)
+        try:
+            await self.client.chat_update(channel=chat_id, ts=message_id, text=fallback, blocks=blocks)
+        except SlackApiError as exc:
+            raise _translate(exc) from exc
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+
+    def is_group(self, chat_id: str) -> bool:
+        return False  # Slack has no per-group minute limit; one message per second per channel
+
+
+def _translate(exc: SlackApiError) -> Exception:
+    status = getattr(exc.response, "status_code", 200)
+    error = (exc.response.get("error") if exc.response is not None and exc.response.data else None) or ""
+    if error == "ratelimited" or status == 429:
+        headers = exc.response.headers or {}
+        retry = headers.get("Retry-After") or headers.get("retry-after") or "1"
+        return RetryLater(float(retry[0] if isinstance(retry, list) else retry), "Slack rate limit")
+    if error in GONE:
+        return ChatGone(error)
+    if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):
+        return Transient(error or f"HTTP {status}")
+    return Rejected(error or f"HTTP {status}")

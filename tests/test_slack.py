@@ -1,0 +1,194 @@
+"""Slack end to end in HTTP mode: signed requests as Slack sends them, the real slack_sdk client
+against the loopback Web API stand-in, alerts through the shared outbox."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+import pytest
+
+from bot.commands import Commands
+from bot.config import SlackConfig
+from bot.pipeline import Pipeline
+from bot.platforms.slack import SlackPlatform, render_blocks
+from bot.runner import run
+from bot.store import Store
+from tests.conftest import feed_bytes, with_feeds
+from tests.factories import article
+from tests.feedserver import Route
+from tests.slack_stub import (BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body, sign,
+                              slash_command_body)
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0DEAL"
+EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><language>de</language></channel></rss>'
+
+
+@pytest.fixture
+def stub():
+    with SlackStub() as s:
+        s.add_channel(CHANNEL, "tiktok-deal")
+        yield s
+
+
+class SlackBot:
+    def __init__(self, config, stub, feed_server):
+        self.stub, self.feed_server = stub, feed_server
+        feed_server.routes["/feed.rss"] = Route(body=EMPTY)
+        self.config = dataclasses.replace(
+            with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss"))),
+            slack=SlackConfig(bot_token=stub.token, signing_secret=SECRET, api_url=stub.base_url,
+                              http_listen="127.0.0.1", http_port=0))
+        self.store = Store(self.config.database_url)
+        self.store.migrate()
+        self.platform = SlackPlatform(self.config.slack, Commands(self.config, self.store))
+        self.stop = asyncio.Event()
+
+    async def __aenter__(self):
+        self.task = asyncio.create_task(run(self.config, self.store, self.stop, {"slack": self.platform}))
+        for _ in range(200):
+            if self.platform.port and self.store.get_meta("last_poll"):
+                break
+            await asyncio.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.platform.port}/slack/events"
+        return self
+
+    async def __aexit__(self, *exc):
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+        self.store.close()
+
+    async def publish(self, body: bytes | None = None):
+        self.feed_server.routes["/feed.rss"] = Route(body=body or feed_bytes("spiegel_wirtschaft.rss"))
+        return await Pipeline(self.config, self.store).poll_once()
+
+    async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r"):
+        before = len(self.stub.responses(name))
+        body = slash_command_body(command, text, channel, "U1", self.stub.response_url(name))
+        status, _, _ = await deliver(self.url, body, SECRET)
+        assert status == 200
+        return (await wait_for(lambda: self.stub.responses(name)[before:]))[0]
+
+
+async def wait_for(check, timeout: float = 15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = check()
+        if got:
+            return got
+        await asyncio.sleep(0.05)
+    raise TimeoutError("condition not met")
+
+
+@pytest.fixture
+async def bot(config, stub, feed_server):
+    async with SlackBot(config, stub, feed_server) as b:
+        yield b
+
+
+async def test_subscribe_alert_latest_bidders(bot, stub):
+    reply = await bot.slash("/subscribe")
+    assert "Abonniert" in reply.text and reply.body["response_type"] == "in_channel"
+    assert bot.store.subscriptions("slack") == [("slack", CHANNEL, "")]
+
+    report = await bot.publish()
+    posts = await wait_for(lambda: len(stub.posts(CHANNEL)) >= len(report.new_alerts) and stub.posts(CHANNEL))
+    walmart = [p for p in posts if "Walmart will gemeinsam mit Microsoft" in p.text]
+    assert len(walmart) == 1
+    blocks = walmart[0].blocks
+    assert blocks[0]["type"] == "section" and blocks[0]["text"]["text"].startswith("<https://")
+    assert blocks[1]["type"] == "context" and "SPIEGEL" in blocks[1]["elements"][0]["text"]
+    assert any("Microsoft (in Verhandlungen)" in b.get("text", {}).get("text", "") for b in blocks)
+    assert walmart[0].unfurl_links is False
+
+    await bot.publish()
+    await asyncio.sleep(1.5)
+    assert len(stub.posts(CHANNEL)) == len(report.new_alerts)
+
+    latest = await bot.slash("/latest", "2", name="latest")
+    assert latest.body["response_type"] == "in_channel" and "Die 2 neuesten" in latest.text
+    bidders = await bot.slash("/dealticker", "bidders", name="bidders")
+    assert "Walmart" in bidders.text
+    junk = await bot.slash("/latest", "zwölf", name="junk")
+    assert junk.body["response_type"] == "ephemeral" and "keine Anzahl" in junk.text
+    helped = await bot.slash("/dealticker", "", name="help")
+    assert helped.body["response_type"] == "ephemeral" and "/bidders" in helped.text
+
+
+async def test_app_mention_answers_in_the_channel(bot, stub):
+    body = event_body(app_mention_event(f"<@{BOT_USER_ID}> bidders", channel=CHANNEL))
+    status, _, _ = await deliver(bot.url, body, SECRET)
+    assert status == 200
+    post = (await wait_for(lambda: stub.posts(CHANNEL)))[0]
+    assert "keine Meldung einen Bieter" in post.text
+
+
+@pytest.mark.parametrize("how", ["forged", "stale", "unsigned"])
+async def test_forged_stale_and_unsigned_requests_are_refused(bot, stub, how):
+    import aiohttp
+
+    body = slash_command_body("/subscribe", "", CHANNEL, "U1", stub.response_url("x"))
+    if how == "forged":
+        headers = sign("not-the-secret", body)
+    elif how == "stale":
+        headers = sign(SECRET, body, timestamp=int(time.time()) - 6 * 60)
+    else:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(bot.url, data=body, headers=headers) as resp:
+            assert resp.status == 401
+    await asyncio.sleep(0.3)
+    assert bot.store.subscriptions("slack") == [] and stub.responses("x") == []
+
+
+async def test_archived_channel_is_unsubscribed(bot, stub, caplog):
+    bot.store.subscribe("slack", CHANNEL)
+    bot.store.subscribe("slack", "C0OTHER")
+    stub.add_channel("C0OTHER", "other")
+    stub.archive(CHANNEL)
+    report = await bot.publish()
+    await wait_for(lambda: len(stub.posts("C0OTHER")) >= len(report.new_alerts))
+    await wait_for(lambda: bot.store.subscriptions("slack") == [("slack", "C0OTHER", "")])
+    assert stub.posts(CHANNEL) == []
+    assert "is_archived; unsubscribing" in caplog.text
+
+
+async def test_rate_limit_is_obeyed_and_nothing_is_lost(bot, stub):
+    bot.store.subscribe("slack", CHANNEL)
+    stub.fail("chat.postMessage", "ratelimited", retry_after=1, channel=CHANNEL)
+    stub.fail("chat.postMessage", "internal_error", status=500, channel=CHANNEL)
+    report = await bot.publish()
+    n = len(report.new_alerts)
+    posts = await wait_for(lambda: len(stub.posts(CHANNEL)) >= n and stub.posts(CHANNEL), timeout=30)
+    await asyncio.sleep(1.5)
+    assert len(stub.posts(CHANNEL)) == n == len({p.text for p in posts})
+
+
+def test_feed_text_is_escaped_for_mrkdwn():
+    from bot.messages import alert_message
+
+    a = article("<b>TikTok</b> & Oracle: Deal „fast fertig“ <!channel>", link="https://ex.org/a?x=1&y=<2>")
+    stored = dataclasses.replace(_alert_from(a))
+    fallback, blocks = render_blocks(alert_message(stored, "Europe/Berlin"))
+    head = blocks[0]["text"]["text"]
+    assert "&lt;b&gt;TikTok&lt;/b&gt; &amp; Oracle" in head and "&lt;!channel&gt;" in head
+    assert "<!channel>" not in head and head.count("<") == 1
+    assert "&lt;b&gt;TikTok&lt;/b&gt; &amp; Oracle" in fallback and "<!channel>" not in fallback
+
+
+def _alert_from(a):
+    from bot.models import Alert
+
+    e = a.entry
+    return Alert(id=1, title=e.title, link=e.link, source=e.source, published=e.published, summary=a.summary)
+
+
+def test_app_manifest_declares_every_slash_command_and_the_mention_event():
+    from bot.platforms.slack import SLASH
+    from tests.conftest import ROOT
+
+    manifest = (ROOT / "config" / "slack-app-manifest.yml").read_text(encoding="utf-8")
+    for command in SLASH:
+        assert f"- command: {command}\n" in manifest
+    assert "- app_mention" in manifest and "- chat:write" in manifest and "- commands" in manifest
