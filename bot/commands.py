@@ -123,4 +123,9 @@ class Commands:
                  f"Feeds: {last['ok'] + last['unchanged']} in Ordnung ({last['unchanged']} unverändert), "
                  f"{last['failed']} gestört, {last['skipped']} pausiert, {last['feeds']} insgesamt"]
         lines += [f"• {name}: {error[:120]}" for name, error in last.get("errors", [])[:5]]
+        queue = self.store.delivery_counts()
+        if queue:
+            lines.append(f"Zustellung: {queue.get('sent', 0)} gesendet, {queue.get('pending', 0)} in der Warteschlange, "
+                         f"{queue.get('failed', 0)} fehlgeschlagen"
+                         + (f", {queue['uncertain']} ungewiss (Absturz beim Senden)" if queue.get("uncertain") else ""))
         return text(*lines)

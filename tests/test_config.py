@@ -108,3 +108,21 @@ def test_run_refuses_invalid_config_without_traceback(tmp_path):
     result = _cli("--config", str(_write(tmp_path, "[deal]\n")), "run")
     assert result.returncode == 2
     assert "feeds" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_secrets_come_from_the_environment_or_a_file_and_never_show(tmp_path):
+    token = "123456789:AAHk2o_very-secret-token-value-12345"
+    secret_file = tmp_path / "token"
+    secret_file.write_text(token + "\n")
+    cfg = load_config(_write(tmp_path, SHIPPED), env={"TELEGRAM_BOT_TOKEN_FILE": str(secret_file),
+                                                      "SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_APP_TOKEN": "xapp-1"})
+    assert cfg.telegram.enabled and cfg.telegram.token == token
+    assert cfg.slack.enabled and cfg.slack.socket_mode
+    assert token not in repr(cfg) and "xoxb-1-2" not in repr(cfg)
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, SHIPPED), env={"TELEGRAM_BOT_TOKEN": "not-a-token",
+                                                    "SLACK_BOT_TOKEN": "xoxp-user-token"})
+    text = "\n".join(caught.value.problems)
+    assert "environment: TELEGRAM_BOT_TOKEN: does not look like a bot token" in text
+    assert "SLACK_BOT_TOKEN: must be the bot token that starts with xoxb-" in text
+    assert "not-a-token" not in text and "xoxp-user-token" not in text

@@ -84,3 +84,38 @@ def test_feed_state_round_trip(store: Store):
     store.save_feed_states([dataclasses.replace(state, etag='"x"', error_count=2, moved_to="https://b.example/")])
     [again] = store.feed_states([("https://a.example/rss", "A")])
     assert (again.etag, again.error_count, again.moved_to) == ('"x"', 2, "https://b.example/")
+
+
+def test_upgrade_keeps_subscriptions_and_alert_records(tmp_path):
+    """A database made by the first release, upgraded to the newest schema, loses nothing."""
+    old = Store(f"sqlite:///{tmp_path / 'old.db'}")
+    old.migrate("0001")
+    old.subscribe("telegram", "42")
+    with old.engine.begin() as conn:
+        conn.execute(text("INSERT INTO alerts (title, link, source, summary, published, created, updated, "
+                          "fingerprint, reasons, version) VALUES ('Oracle bekommt Tiktok', 'https://x', 'heise', "
+                          "'s', '2025-09-20 08:00:00', '2025-09-20 08:00:00', '2025-09-20 08:00:00', 'oracle', "
+                          "'[]', 1)"))
+    old.migrate()
+    assert old.subscriptions() == [("telegram", "42", "")]
+    assert [a.title for a in old.latest_alerts(5)] == ["Oracle bekommt Tiktok"]
+    assert old.delivery_counts() == {}
+    new, _ = old.add_articles([article("Microsoft will Tiktok kaufen")], 48)
+    assert old.delivery_counts() == {"pending": 1}
+    old.close()
+
+
+def test_outbox_claims_are_exclusive_and_crashes_are_not_resent(store: Store):
+    store.subscribe("telegram", "1")
+    store.subscribe("slack", "C1")
+    store.add_articles([article("Microsoft will Tiktok kaufen")], 48)
+    rows = store.due_deliveries(["telegram", "slack"])
+    assert sorted(r.platform for r in rows) == ["slack", "telegram"]
+    first = rows[0]
+    assert store.claim_delivery(first.id) and not store.claim_delivery(first.id)
+    with store.engine.begin() as conn:  # as if the process died right after claiming, long ago
+        conn.execute(text("UPDATE deliveries SET claimed = :t WHERE id = :i"),
+                     {"t": utcnow() - timedelta(hours=1), "i": first.id})
+    assert store.recover_deliveries() == 1
+    assert [r.id for r in store.due_deliveries(["telegram", "slack"])] == [rows[1].id]
+    assert store.delivery_counts() == {"uncertain": 1, "pending": 1}

@@ -205,3 +205,43 @@ async def test_fan_out_stays_within_telegram_limits(bot, stub):
     assert stub.rate_limited == 0, [(f["params"].get("chat_id"), f["reason"]) for f in stub.failures][:10]
     assert len(stub.sent()) == n * len(chats)
     assert {str(m["chat_id"]) for m in stub.sent()} == set(chats)
+
+
+async def test_webhook_mode_receives_updates_and_checks_the_secret(config, stub):
+    import json
+    import socket
+
+    import httpx
+
+    from bot.commands import Commands
+    from bot.platforms.telegram import TelegramPlatform
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = TelegramConfig(token=stub.token, api_url=stub.base_url, webhook_url="https://bot.example.org/telegram",
+                         webhook_secret="s3cret-token", webhook_listen="127.0.0.1", webhook_port=port)
+    store = Store(config.database_url)
+    store.migrate()
+    platform = TelegramPlatform(cfg, Commands(config, store))
+    await platform.start()
+    try:
+        assert stub.webhook_url == "https://bot.example.org/telegram"
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": 1_700_000_000, "chat": {"id": ALICE, "type": "private"},
+            "from": {"id": ALICE, "is_bot": False, "first_name": "Alice"}, "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+        async with httpx.AsyncClient() as client:
+            forged = await client.post(f"http://127.0.0.1:{port}/telegram", content=json.dumps(update),
+                                       headers={"Content-Type": "application/json",
+                                                "X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            assert forged.status_code == 403
+            ok = await client.post(f"http://127.0.0.1:{port}/telegram", content=json.dumps(update),
+                                   headers={"Content-Type": "application/json",
+                                            "X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+            assert ok.status_code == 200
+        reply = (await stub.wait_sent_async(1, chat_id=ALICE))[0]
+        assert "/latest" in reply["plain_text"] and len(stub.sent()) == 1
+    finally:
+        await platform.stop()
+        store.close()

@@ -29,13 +29,13 @@ class StoreBase:
         self.engine = _engine(url)
         self.story_ignore = story_ignore
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest revision; data already stored is kept."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to `revision` (the newest by default); data already stored is kept."""
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
 
     def close(self) -> None:
         self.engine.dispose()
