@@ -129,7 +129,7 @@ def yardstick_side(opts: dict, urls: list[str], control_url: str, out) -> None:
                 # The same feedparser call the pipeline makes (bot/parse.py).
                 parsed = feedparser.parse(resp.content, response_headers={
                     "content-type": resp.headers.get("content-type", ""), "content-location": url},
-                    sanitize_html=False, resolve_relative_uris=True)
+                    sanitize_html=False, resolve_relative_uris=False)
                 entries += len(parsed.entries)
         return {"entries": entries, **counts}
 

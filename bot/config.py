@@ -6,7 +6,6 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 DEFAULT_PATH = Path("config/dealticker.toml")
 DEFAULT_DATABASE_URL = "sqlite:///data/dealticker.db"

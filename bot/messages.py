@@ -1,7 +1,7 @@
 """The message model every reply and alert is written in once, and each platform renders."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import sys
 import time
 from email.utils import formatdate
 
@@ -13,27 +12,10 @@ from bot.config import PollConfig
 from bot.fetch import Fetcher, backoff_seconds
 from bot.models import FeedState
 from tests.conftest import FEEDS, feed_bytes
-from tests.feedserver import FeedServer, Route
+from tests.feedserver import Route
 
 POLL = PollConfig(timeout_seconds=1.0, max_bytes=200_000)
 SPIEGEL = feed_bytes("spiegel_wirtschaft.rss")
-
-
-@pytest.fixture
-def feed_server():
-    """The conftest loopback server, stopping at once instead of after its 0.5 s shutdown poll."""
-    server = FeedServer()
-    base_error = server.httpd.handle_error
-
-    def handle_error(request, client_address):
-        # A slow route finishes writing after the client gave up; that is the point, not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            base_error(request, client_address)
-
-    server.httpd.handle_error = handle_error
-    server.start(poll_interval=0.02)
-    yield server
-    server.stop()
 
 
 def header(headers: dict[str, str], name: str) -> str | None:

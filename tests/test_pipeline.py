@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
 from datetime import datetime, timezone
 
 import pytest
@@ -23,23 +22,6 @@ HEISE_RELEVANT = {
     "TikTok-Deal abgeschlossen: Oracle wacht künftig über US-Daten und Algorithmus",
     "Perplexity schlägt Fusion mit TikTok US vor",
 }
-
-
-@pytest.fixture
-def feed_server():
-    """The conftest loopback server, stopping at once instead of after its 0.5 s shutdown poll."""
-    server = FeedServer()
-    base_error = server.httpd.handle_error
-
-    def handle_error(request, client_address):
-        # A slow route finishes writing after the client gave up; that is the point, not an error.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            base_error(request, client_address)
-
-    server.httpd.handle_error = handle_error
-    server.start(poll_interval=0.02)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from bot import schema as t
-from bot.store.base import StoreBase, _utc, utcnow
+from bot.store.base import StoreBase, utcnow
 
 STALE_CLAIM = timedelta(minutes=5)
 
