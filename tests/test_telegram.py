@@ -245,3 +245,15 @@ async def test_webhook_mode_receives_updates_and_checks_the_secret(config, stub)
     finally:
         await platform.stop()
         store.close()
+
+
+async def test_hostile_feed_text_is_escaped_in_telegram_html(bot, stub):
+    bot.store.subscribe("telegram", "7001")
+    report = await bot.publish("hostile.rss")
+    assert report.new_alerts
+    got = await stub.wait_sent_async(len(report.new_alerts), chat_id=7001, timeout=20)
+    hostile = [m for m in got if "Oracle: Deal" in m["plain_text"]]
+    # The feed marks this title as HTML: its tags are dropped, its "&" and quotes survive escaping.
+    assert hostile and "Bericht: TikTok & Oracle: Deal „fast fertig“" in hostile[0]["plain_text"]
+    assert "&amp;" in hostile[0]["text"]
+    assert stub.failures == []  # every message parsed as valid Telegram HTML
