@@ -10,6 +10,9 @@ _LETTERS = re.compile(r"[^\W\d_]{2,}")
 # Headlines are short and langdetect is shaky on them: below this many letters the
 # feed's declared language wins unless the detector is very sure.
 _SHORT = 60
+# langdetect averages 7 random trials by default; 4 agreed with all 241 labels of the development
+# set (as did 3) at a little over half the cost, and detection is the costliest step per relevant item.
+_TRIALS = 4
 
 
 class LanguageDetector:
@@ -29,6 +32,7 @@ class LanguageDetector:
         if not letters:
             return hint or "unknown"
         detector = self._factory.create()
+        detector.n_trial = _TRIALS
         detector.append(text)
         try:
             ranked = detector.get_probabilities()
