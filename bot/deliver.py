@@ -20,13 +20,14 @@ MAX_ATTEMPTS = 8
 MARGIN = 1.1
 MAX_BACKOFF = 300.0
 CONCURRENCY = 16
+RECOVERY_EVERY = 60.0
 
 
 class Deliverer:
     """Works the outbox until stopped. A row is claimed (pending → sending) right before its
-    send and marked sent right after, so a crash in between leaves it "sending": after a
-    restart such rows are reported as uncertain and not sent again, because a duplicate in
-    every chat is worse than one missed alert in one chat."""
+    send and marked sent right after, so a crash in between leaves it "sending": such rows are
+    marked uncertain once their claim is stale (another instance may still be sending them) and
+    are not sent again, because a duplicate is worse than one missed alert in one chat."""
 
     def __init__(self, store: Store, platforms: dict[str, Platform], timezone: str):
         self.store = store
@@ -48,11 +49,14 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event, idle: float = 1.0) -> None:
         self._stop = stop
-        uncertain = await asyncio.to_thread(self.store.recover_deliveries)
-        if uncertain:
-            log.warning("%d deliveries were in flight when the bot stopped; not resending them", uncertain)
+        last_recovery = -RECOVERY_EVERY
         while not stop.is_set():
             try:
+                if time.monotonic() - last_recovery >= RECOVERY_EVERY:
+                    last_recovery = time.monotonic()
+                    uncertain = await asyncio.to_thread(self.store.recover_deliveries)
+                    if uncertain:
+                        log.warning("%d deliveries were cut off mid-send by a crash; not resending them", uncertain)
                 done = await self.deliver_due()
             except Exception:
                 log.exception("delivery round failed; retrying shortly")
@@ -75,7 +79,7 @@ class Deliverer:
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)
         await asyncio.gather(*(self._chat_queue(chat_rows, alerts) for chat_rows in by_chat.values()))
-        self._forget_idle_limiters()
+        self._forget_old_stamps()
         return len(rows)
 
     async def _chat_queue(self, rows: list[Delivery], alerts: dict[int, Alert]) -> None:
@@ -166,7 +170,7 @@ class Deliverer:
             log.log(level, "%s: giving up: %s", where, exc)
             await asyncio.to_thread(store.finish_delivery, row.id, "failed", error=str(exc))
 
-    def _forget_idle_limiters(self) -> None:
+    def _forget_old_stamps(self) -> None:
         # With 10,000 chats the spacing stamps would pile up; a stamp in the past says nothing.
         if len(self._chat_next) > 5000:
             now = time.monotonic()

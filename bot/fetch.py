@@ -62,12 +62,12 @@ def _retry_after(value: str | None) -> float | None:
 class Fetcher:
     """One HTTP client for a whole poll cycle; bounded overall and per host."""
 
-    def __init__(self, poll: PollConfig, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, poll: PollConfig):
         self.poll = poll
         self._all = asyncio.Semaphore(poll.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(poll.per_host))
         self._client = httpx.AsyncClient(
-            follow_redirects=False, transport=transport,
+            follow_redirects=False,
             timeout=httpx.Timeout(poll.timeout_seconds, connect=min(10.0, poll.timeout_seconds)),
             headers={"User-Agent": poll.user_agent,
                      "Accept": "application/rss+xml, application/atom+xml, application/rdf+xml, "

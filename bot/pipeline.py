@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-import httpx
-
 from bot.bidders import BidderFinder
 from bot.config import Config
 from bot.fetch import Fetcher, FetchResult, backoff_seconds
@@ -61,12 +59,11 @@ class Analyser:
 
 
 class Pipeline:
-    def __init__(self, config: Config, store: Store, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, config: Config, store: Store):
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
-        self.transport = transport
-        store.story_ignore = subject_stems(config.deal.subject)
+        self.story_ignore = subject_stems(config.deal.subject)
 
     async def poll_once(self) -> PollReport:
         """One cycle over every due feed; a failing feed is recorded and never stops the rest."""
@@ -80,7 +77,7 @@ class Pipeline:
         seen = 0
         new_states: list[FeedState] = []
         errors: list[tuple[str, str]] = []
-        async with Fetcher(self.config.poll, self.transport) as fetcher:
+        async with Fetcher(self.config.poll) as fetcher:
             async def one(state: FeedState) -> tuple[FeedState, FetchResult]:
                 return state, await fetcher.fetch(state)
 
@@ -96,7 +93,8 @@ class Pipeline:
         await asyncio.to_thread(self.store.save_feed_states, new_states)
         known = await asyncio.to_thread(self.store.known_keys, [k for e in entries for k in (e.key, e.link_key)])
         articles, relevant = self._articles(entries, known)
-        new, updated = await asyncio.to_thread(self.store.add_articles, articles, self.config.story_window_hours)
+        new, updated = await asyncio.to_thread(self.store.add_articles, articles, self.config.story_window_hours,
+                                               self.story_ignore)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
                             feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"] + counts["gone"],

@@ -24,10 +24,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 class StoreBase:
-    def __init__(self, url: str, story_ignore: frozenset[str] = frozenset()):
+    def __init__(self, url: str):
         self.url = url
         self.engine = _engine(url)
-        self.story_ignore = story_ignore
 
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (the newest by default); data already stored is kept."""

@@ -57,8 +57,10 @@ class NewsStore(StoreBase):
                 found.update(conn.execute(select(t.items.c.link_key).where(t.items.c.link_key.in_(chunk))).scalars())
         return found
 
-    def add_articles(self, articles: Iterable[Article], window_hours: int) -> tuple[list[Alert], list[Alert]]:
-        """Store new articles; each joins a recent alert for the same story or opens a new one.
+    def add_articles(self, articles: Iterable[Article], window_hours: int,
+                     story_ignore: frozenset[str] = frozenset()) -> tuple[list[Alert], list[Alert]]:
+        """Store new articles; each joins a recent alert for the same story or opens a new one
+        (`story_ignore`: headline stems every story shares, such as the deal's subject).
         Returns (new alerts, alerts that gained another outlet)."""
         now = utcnow()
         articles = list(articles)
@@ -78,7 +80,7 @@ class NewsStore(StoreBase):
                         (t.items.c.key == e.key) | (t.items.c.link_key == e.link_key)).limit(1)).first():
                     continue
                 published = e.published or now
-                print_ = fingerprint(e.title, self.story_ignore)
+                print_ = fingerprint(e.title, story_ignore)
                 match = max(((similarity(print_, fp), aid) for aid, fp, when in recent
                              if abs(when - published) <= window), default=(0.0, None))
                 if match[0] >= SAME_STORY and match[1] is not None:
