@@ -12,10 +12,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.commands import Commands
 from bot.config import Config
 from bot.deliver import Deliverer
-from bot.messages import alert_message
 from bot.pipeline import Pipeline
 from bot.platforms.base import Platform
-from bot.platforms.console import ConsolePlatform
+from bot.platforms.console import LOCAL, ConsolePlatform
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,18 +34,15 @@ def build_platforms(config: Config, commands: Commands) -> dict[str, Platform]:
     return platforms
 
 
-async def poll_and_announce(pipeline: Pipeline, deliverer: Deliverer | None, console: ConsolePlatform | None) -> None:
+async def poll_and_announce(pipeline: Pipeline, deliverer: Deliverer) -> None:
     """One scheduled cycle; an exception is logged and the next cycle runs as planned."""
     try:
         report = await pipeline.poll_once()
     except Exception:
         log.exception("poll cycle failed; the next one runs on schedule")
         return
-    if deliverer:
+    if report.new_alerts or report.updated_alerts:
         deliverer.wake()
-    if console:
-        for alert in report.new_alerts + report.updated_alerts:
-            await console.deliver("console", "", alert_message(alert, pipeline.config.timezone))
 
 
 async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
@@ -56,13 +52,16 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
     pipeline = Pipeline(config, store)
     if platforms is None:
         platforms = build_platforms(config, Commands(config, store))
-    # With no chat platform the console shows what would be sent, so `make run` shows the bot working.
-    console = None if platforms else ConsolePlatform()
-    deliverer = Deliverer(store, platforms, config.timezone) if platforms else None
+    if not platforms:
+        # With no chat platform the console shows what would be sent, so `make run` shows the bot working.
+        platforms = {"console": ConsolePlatform()}
+    if "console" in platforms:
+        await asyncio.to_thread(store.subscribe, "console", LOCAL)
+    deliverer = Deliverer(store, platforms, config.timezone)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         poll_and_announce, IntervalTrigger(seconds=config.poll.interval_seconds, jitter=config.poll.jitter_seconds),
-        args=(pipeline, deliverer, console), id="poll", max_instances=1, coalesce=True,
+        args=(pipeline, deliverer), id="poll", max_instances=1, coalesce=True,
         misfire_grace_time=config.poll.interval_seconds, next_run_time=datetime.now(timezone.utc))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,13 +70,12 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
         except (NotImplementedError, RuntimeError):
             pass
     started: list[Platform] = []
-    worker = None
+    worker: asyncio.Task | None = None
     try:
         for platform in platforms.values():
             await platform.start()
             started.append(platform)
-        if deliverer:
-            worker = asyncio.create_task(deliverer.run(stop))
+        worker = asyncio.create_task(deliverer.run(stop))
         scheduler.start()
         log.info("Dealticker läuft: %d Feeds, Abruf alle %d s (+ bis zu %d s Jitter), Plattformen: %s. "
                  "Strg-C beendet.", len(config.feeds), config.poll.interval_seconds, config.poll.jitter_seconds,

@@ -6,6 +6,9 @@ from typing import TextIO
 
 from bot.commands import Caller, Commands
 from bot.messages import Reply
+from bot.platforms.base import Limits
+
+LOCAL = "local"  # the one console chat: `dealticker chat` and `dealticker run` share it
 
 
 def render(reply: Reply) -> str:
@@ -22,10 +25,14 @@ def render(reply: Reply) -> str:
 
 
 class ConsolePlatform:
+    """Alerts printed to the terminal, through the same outbox as the chat platforms."""
+
     name = "console"
+    limits = Limits(per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000)
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
+        self._printed = 0
 
     async def start(self) -> None:
         return None
@@ -33,12 +40,20 @@ class ConsolePlatform:
     async def stop(self) -> None:
         return None
 
-    async def deliver(self, chat_id: str, thread_id: str, reply: Reply) -> None:
+    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
         print("─" * 60, file=self.stream)
         print(render(reply), file=self.stream, flush=True)
+        self._printed += 1
+        return str(self._printed)
+
+    async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
+        await self.send(chat_id, "", reply)  # a terminal cannot change what it printed: print again
+
+    def is_group(self, chat_id: str) -> bool:
+        return False
 
 
-def chat_loop(commands: Commands, stdin: TextIO, stdout: TextIO, chat_id: str = "local") -> None:
+def chat_loop(commands: Commands, stdin: TextIO, stdout: TextIO, chat_id: str = LOCAL) -> None:
     """Read commands line by line and print the answers a chat would get."""
     caller = Caller(platform="console", chat_id=chat_id)
     interactive = stdin.isatty()
