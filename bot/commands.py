@@ -69,16 +69,22 @@ class Commands:
     def help(self, _caller: Caller, _arg: str) -> Reply:
         return text(f"Ich verfolge den {self.config.deal.name}. Befehle:", "\n".join(HELP), private=True)
 
-    def subscribe(self, caller: Caller, _arg: str) -> Reply:
+    @staticmethod
+    def _not_allowed(caller: Caller) -> Reply | None:
         if caller.is_group and not caller.is_admin:
             return text("Nur Administratoren dieses Chats können das Abo ändern.", private=True, is_error=True)
+        return None
+
+    def subscribe(self, caller: Caller, _arg: str) -> Reply:
+        if refusal := self._not_allowed(caller):
+            return refusal
         if self.store.subscribe(caller.platform, caller.chat_id, caller.thread_id):
             return text("Abonniert. Neue Meldungen zum Deal kommen ab jetzt in diesen Chat. /unsubscribe beendet das.")
         return text("Dieser Chat ist schon abonniert.")
 
     def unsubscribe(self, caller: Caller, _arg: str) -> Reply:
-        if caller.is_group and not caller.is_admin:
-            return text("Nur Administratoren dieses Chats können das Abo ändern.", private=True, is_error=True)
+        if refusal := self._not_allowed(caller):
+            return refusal
         if self.store.unsubscribe(caller.platform, caller.chat_id, caller.thread_id):
             return text("Abo beendet. Es kommen keine Meldungen mehr. Mit /subscribe geht es wieder los.")
         return text("Dieser Chat hatte kein Abo.")
