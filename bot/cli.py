@@ -85,26 +85,31 @@ def classify_stream(config: Config, stdin: TextIO, stdout: TextIO) -> int:
     for number, line in enumerate(stdin, 1):
         if not line.strip():
             continue
+        ident: object = number
         try:
             item = json.loads(line)
             if not isinstance(item, dict):
                 raise ValueError("each line must be a JSON object")
             ident = item.get("id", number)
-            title, summary = item.get("title") or "", item.get("summary") or ""
+            title, summary, lang = item.get("title") or "", item.get("summary") or "", item.get("lang")
             if not isinstance(title, str) or not isinstance(summary, str):
                 raise ValueError("title and summary must be strings")
+            if lang is not None and not isinstance(lang, str):
+                raise ValueError("lang must be a language code such as \"de\"")
             if not title.strip() and not summary.strip():
                 raise ValueError("title and summary are both empty")
-            a = analyser.analyse(title, summary, item.get("lang"), always_detect=True)
+            a = analyser.analyse(title, summary, lang, always_detect=True)
             out = {"id": ident, "relevant": a.verdict.relevant, "score": a.verdict.score,
                    "language": a.language, "bidders": [{"name": b.name, "role": b.role} for b in a.bidders],
                    "summary": a.summary, "reasons": list(a.verdict.reasons)}
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:  # json.JSONDecodeError is one too
             bad += 1
-            ident = item.get("id", number) if isinstance(locals().get("item"), dict) else number
             out = {"id": ident, "error": f"line {number}: {exc}"}
-        item = None
-        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        except Exception as exc:  # one hostile line must not end the stream
+            log.exception("classify: line %d failed", number)
+            bad += 1
+            out = {"id": ident, "error": f"line {number}: {type(exc).__name__}: {exc}"}
+        stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
         stdout.flush()
     return 1 if bad else 0
 

@@ -62,3 +62,8 @@ def test_language_detection_is_deterministic_and_uses_the_hint(text, hint, expec
 def test_irrelevant_items_skip_language_detection(shipped_config):
     analysis = Analyser(shipped_config).analyse("Dax schließt fester", "Die Börse ist gut gelaunt.", "de")
     assert not analysis.verdict.relevant and analysis.summary == "" and analysis.bidders == ()
+
+
+def test_wrong_language_hint_type_is_an_error_line(shipped_config):
+    code, [result] = run(shipped_config, [json.dumps({"id": 3, "title": "Tiktok-Verkauf", "lang": 7})])
+    assert code == 1 and result["id"] == 3 and "lang" in result["error"]
