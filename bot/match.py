@@ -20,8 +20,8 @@ def sentences(text: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(text) if s.strip()]
 
 
-def term_pattern(term: str, whole_word: bool = False) -> str:
-    """Regex for one configured term.
+def term_pattern(term: str, whole_word: bool = False) -> tuple[bool, str]:
+    """Regex for one configured term, and whether it may start inside a word.
 
     Syntax: `*` in front lets the term stand inside a compound ("*verkauf" finds
     "Zwangsverkauf"); without it the term must start a word or a hyphenated part
@@ -36,9 +36,14 @@ def term_pattern(term: str, whole_word: bool = False) -> str:
     pieces = [re.escape(p.strip()) for p in term.split("...")]
     words = [re.sub(r"(\\ |\\-)+", r"[\\s\\-]*", p) for p in pieces]
     body = rf"[{_LETTER}]*(?:[^{_LETTER}]+[{_LETTER}]+){{0,6}}?[^{_LETTER}]+".join(words)
-    start = "" if inside else rf"(?<![{_LETTER}])"
     end = rf"(?:s|'s)?(?![{_LETTER}])" if exact else rf"[{_LETTER}]*"
-    return start + body + end
+    return inside, body + end
+
+
+def loose_pattern(terms) -> re.Pattern:
+    """The terms' letters only, with no word boundaries: a fast over-matching pre-check."""
+    cores = [re.sub(r"(\\ |\\-)+", r"[\\s\\-]*", re.escape(normalise(t).strip("*$ "))) for t in terms]
+    return re.compile("|".join(cores) or r"(?!x)x")
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,13 @@ class TermSet:
         terms = tuple(terms)
         if not terms:
             return cls((), re.compile(r"(?!x)x"))
-        alternatives = "|".join(f"(?P<t{i}>{term_pattern(t, whole_word)})" for i, t in enumerate(terms))
-        return cls(terms, re.compile(alternatives))
+        patterns = [term_pattern(t, whole_word) for t in terms]
+        starting = "|".join(f"(?P<t{i}>{p})" for i, (inside, p) in enumerate(patterns) if not inside)
+        anywhere = "|".join(f"(?P<t{i}>{p})" for i, (inside, p) in enumerate(patterns) if inside)
+        # One word-start check in front of all the terms that need it: inside a word (most
+        # positions) the engine then skips them all at once instead of trying each.
+        parts = ([rf"(?<![{_LETTER}])(?:{starting})"] if starting else []) + ([anywhere] if anywhere else [])
+        return cls(terms, re.compile("|".join(parts)))
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
         hits = []

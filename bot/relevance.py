@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from bot.config import DealConfig
-from bot.match import TermSet, normalise, sentences
+from bot.match import TermSet, loose_pattern, normalise, sentences
 from bot.models import Verdict
 
 # Evidence found away from the sentence that names the subject counts for less:
@@ -31,6 +31,7 @@ class RelevanceModel:
     weights: dict
     penalties: dict
     ascii_subject: bool
+    subject_loose: re.Pattern
 
     @classmethod
     def build(cls, deal: DealConfig) -> "RelevanceModel":
@@ -39,7 +40,7 @@ class RelevanceModel:
                    TermSet.build(t for t, _ in deal.negative_terms), TermSet.build(aliases, whole_word=True),
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    dict(deal.deal_terms), dict(deal.negative_terms),
-                   all(term.isascii() for term in deal.subject))
+                   all(term.isascii() for term in deal.subject), loose_pattern(deal.subject))
 
     def could_match(self, raw: str) -> bool:
         """Cheap pre-check on raw feed text, HTML and all: without the subject an item cannot be
@@ -47,8 +48,9 @@ class RelevanceModel:
         and invisible characters could hide the subject from this check, so such text passes."""
         ascii_subject = self.ascii_subject
         # Folding umlauts costs more than everything else here, and plain-ASCII subject terms
-        # ("tiktok", "bytedance") do not need it.
-        if self.subject.search(raw.lower() if ascii_subject else normalise(raw)):
+        # ("tiktok", "bytedance") do not need it; the loose pattern has no word boundaries,
+        # which makes it several times faster than the exact one and only ever says yes more often.
+        if self.subject_loose.search(raw.lower() if ascii_subject else normalise(raw)):
             return True
         return "&#" in raw or _HIDING.search(raw) is not None or ("&" in raw and not ascii_subject)
 
