@@ -28,7 +28,6 @@ class Reply:
     private: bool = False
     buttons: tuple[tuple[str, str], ...] = ()  # (label, command) pairs
     is_error: bool = False
-    link_preview: bool = False
 
     def plain(self) -> str:
         return "\n\n".join("".join(s.text for s in p) for p in self.paragraphs)

@@ -40,10 +40,6 @@ class OutboxStore(StoreBase):
                 (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
                 & (t.subscriptions.c.thread_id == thread_id))).rowcount > 0
 
-    def is_subscribed(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
-        with self.engine.connect() as conn:
-            return self._subscription(conn, platform, chat_id, thread_id) is not None
-
     def subscriptions(self, platform: str | None = None) -> list[tuple[str, str, str]]:
         query = select(t.subscriptions.c.platform, t.subscriptions.c.chat_id, t.subscriptions.c.thread_id)
         if platform:
