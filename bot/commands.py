@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config
-from bot.messages import ROLE_LABELS, Reply, Span, alert_paragraphs, local_time, text
+from bot.feedstate import health
+from bot.messages import ROLE_LABELS, Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, text
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
+STATUS_FEEDS = 8  # failing feeds listed in /status; `dealticker feeds` lists them all
 _COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 HELP = (
     "/subscribe – neue Meldungen in diesem Chat erhalten",
@@ -121,14 +123,17 @@ class Commands:
         return Reply(tuple(paragraphs))
 
     def status(self, _caller: Caller, _arg: str) -> Reply:
+        states = self.store.feed_states([(f.url, f.name) for f in self.config.feeds])
         last = self.store.get_meta("last_poll")
-        if not last:
-            return text(f"Noch kein Abruf seit dem Start. {len(self.config.feeds)} Feeds sind eingerichtet.")
-        when = local_time(datetime.fromisoformat(last["finished"]), self.config.timezone)
-        lines = [f"Letzter Abruf: {when}",
-                 f"Feeds: {last['ok'] + last['unchanged']} in Ordnung ({last['unchanged']} unverändert), "
-                 f"{last['failed']} gestört, {last['skipped']} pausiert, {last['feeds']} insgesamt"]
-        lines += [f"• {name}: {error[:120]}" for name, error in last.get("errors", [])[:5]]
+        if last:
+            lines = [f"Letzter Abruf: {local_time(datetime.fromisoformat(last['finished']), self.config.timezone)}"]
+        else:
+            lines = ["Noch kein Abruf seit dem Start."]
+        lines.append(f"Feeds: {feed_counts(states)}")
+        troubled = [s for s in states if health(s) in ("failing", "gone")]
+        lines += [f"• {feed_line(s, self.config.timezone)}" for s in troubled[:STATUS_FEEDS]]
+        if len(troubled) > STATUS_FEEDS:
+            lines.append(f"… und {len(troubled) - STATUS_FEEDS} weitere gestörte Feeds (alle: dealticker feeds)")
         queue = self.store.delivery_counts()
         if queue:
             lines.append(f"Zustellung: {queue.get('sent', 0)} gesendet, {queue.get('pending', 0)} in der Warteschlange, "

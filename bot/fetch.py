@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -18,11 +19,18 @@ from bot.models import FeedState
 
 log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
+# What we remember of a response must fit its column (schema.feeds): a longer value is not
+# stored at all, since a cut validator or address would be wrong, not just short.
+MAX_URL = 2000
+MAX_ETAG = 500
+MAX_HTTP_DATE = 100
+_PRINTABLE = re.compile(r"[\x20-\x7e]+")
 
 
 @dataclass(frozen=True)
 class FetchResult:
-    """Outcome of one feed request; `status` is ok, not_modified, gone or error."""
+    """Outcome of one feed request; `status` is ok, not_modified, gone or error, and an error
+    has a `problem` (a key of feedstate.PROBLEMS) besides its technical `error` text."""
 
     url: str
     status: str
@@ -34,10 +42,22 @@ class FetchResult:
     http_status: int | None = None
     error: str | None = None
     retry_after: float | None = None
+    problem: str | None = None
+
+
+def _failed(url: str, problem: str, error: str, **more) -> FetchResult:
+    return FetchResult(url, "error", error=error, problem=problem, **more)
 
 
 class TooLarge(Exception):
     pass
+
+
+def _validator(value: str | None, limit: int) -> str | None:
+    """An ETag or Last-Modified worth sending back: printable ASCII within its column's size."""
+    if value and len(value) <= limit and _PRINTABLE.fullmatch(value):
+        return value
+    return None
 
 
 def backoff_seconds(errors: int, interval: int, cap: int) -> int:
@@ -91,17 +111,19 @@ class Fetcher:
                 async with asyncio.timeout(self.poll.timeout_seconds * 2):
                     return await self._get(state)
         except TimeoutError:
-            return FetchResult(state.url, "error", error=f"timed out after {self.poll.timeout_seconds * 2:.0f} s")
+            return _failed(state.url, "timeout", f"timed out after {self.poll.timeout_seconds * 2:.0f} s")
         except TooLarge as exc:
-            return FetchResult(state.url, "error", error=str(exc))
+            return _failed(state.url, "too_large", str(exc))
         except httpx.TimeoutException:
-            return FetchResult(state.url, "error", error=f"timed out after {self.poll.timeout_seconds:.0f} s")
+            return _failed(state.url, "timeout", f"timed out after {self.poll.timeout_seconds:.0f} s")
         except httpx.ConnectError as exc:
-            return FetchResult(state.url, "error", error=f"cannot be reached ({exc or 'connection failed'})")
+            return _failed(state.url, "unreachable", f"cannot be reached ({exc or 'connection failed'})")
         except httpx.HTTPError as exc:
-            return FetchResult(state.url, "error", error=f"{type(exc).__name__}: {exc}".rstrip(": "))
+            return _failed(state.url, "network", f"{type(exc).__name__}: {exc}".rstrip(": "))
         except (OSError, ValueError) as exc:
-            return FetchResult(state.url, "error", error=f"{type(exc).__name__}: {exc}")
+            return _failed(state.url, "network", f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # httpx.InvalidURL and kin: one odd address must not end the cycle
+            return _failed(state.url, "network", f"{type(exc).__name__}: {exc}")
 
     async def _get(self, state: FeedState) -> FetchResult:
         url, moved_to, permanent = state.moved_to or state.url, None, True
@@ -115,12 +137,12 @@ class Fetcher:
                 if resp.status_code in (301, 302, 303, 307, 308) and "location" in resp.headers:
                     target = urljoin(url, resp.headers["location"])
                     # Only an unbroken chain of permanent redirects may change the stored address.
-                    permanent = permanent and resp.status_code in (301, 308)
+                    permanent = permanent and resp.status_code in (301, 308) and len(target) <= MAX_URL
                     moved_to = target if permanent else None
                     url = target
                     continue
                 return await self._finish(state, resp, moved_to)
-        return FetchResult(state.url, "error", error=f"more than {MAX_REDIRECTS} redirects")
+        return _failed(state.url, "redirects", f"more than {MAX_REDIRECTS} redirects")
 
     async def _finish(self, state: FeedState, resp: httpx.Response, moved_to: str | None) -> FetchResult:
         code = resp.status_code
@@ -128,10 +150,12 @@ class Fetcher:
         if code == 304:
             return FetchResult(status="not_modified", etag=state.etag, last_modified=state.last_modified, **common)
         if code == 410:
-            return FetchResult(status="gone", error="410 Gone: the publisher removed this feed", **common)
+            return FetchResult(status="gone", error="410 Gone: the publisher removed this feed", problem="gone",
+                               **common)
         if code >= 400 or code < 200:
-            return FetchResult(status="error", error=f"HTTP {code} {resp.reason_phrase}".strip(),
-                               retry_after=_retry_after(resp.headers.get("retry-after")), **common)
+            return FetchResult(status="error", error=f"HTTP {code} {resp.reason_phrase[:100]}".strip(),
+                               problem="http", retry_after=_retry_after(resp.headers.get("retry-after")),
+                               **common)
         declared = resp.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.poll.max_bytes:
             raise TooLarge(f"response of {int(declared)} bytes is over the {self.poll.max_bytes}-byte limit")
@@ -142,26 +166,27 @@ class Fetcher:
             if size > self.poll.max_bytes or resp.num_bytes_downloaded > self.poll.max_bytes:
                 raise TooLarge(f"response is over the {self.poll.max_bytes}-byte limit")
             chunks.append(chunk)
+        # Only the headers feedparser reads, and only sane ones: a 3 KB Content-Location is no base address.
         headers = {k.lower(): v for k, v in resp.headers.items() if k.lower() in
-                   ("content-type", "content-language", "content-location", "etag", "last-modified")}
-        headers.setdefault("content-location", str(resp.url))
+                   ("content-type", "content-language", "content-location") and len(v) <= MAX_URL}
+        headers.setdefault("content-location", str(resp.url)[:MAX_URL])
         return FetchResult(status="ok", body=b"".join(chunks), headers=headers,
-                           etag=resp.headers.get("etag"), last_modified=resp.headers.get("last-modified"),
-                           **common)
+                           etag=_validator(resp.headers.get("etag"), MAX_ETAG),
+                           last_modified=_validator(resp.headers.get("last-modified"), MAX_HTTP_DATE), **common)
 
     def _read_file(self, state: FeedState) -> FetchResult:
         path = Path(url2pathname(urlsplit(state.moved_to or state.url).path))
         try:
             stat = path.stat()
-        except FileNotFoundError:
-            return FetchResult(state.url, "error", error=f"no such file: {path}")
-        stamp = formatdate(stat.st_mtime, usegmt=True)
-        if state.last_modified == stamp:
-            return FetchResult(state.url, "not_modified", last_modified=stamp)
-        if stat.st_size > self.poll.max_bytes:
-            raise TooLarge(f"file of {stat.st_size} bytes is over the {self.poll.max_bytes}-byte limit")
-        with open(path, "rb") as fh:
-            body = fh.read(self.poll.max_bytes + 1)
+            stamp = formatdate(stat.st_mtime, usegmt=True)
+            if state.last_modified == stamp:
+                return FetchResult(state.url, "not_modified", last_modified=stamp)
+            if stat.st_size > self.poll.max_bytes:
+                raise TooLarge(f"file of {stat.st_size} bytes is over the {self.poll.max_bytes}-byte limit")
+            with open(path, "rb") as fh:
+                body = fh.read(self.poll.max_bytes + 1)
+        except OSError as exc:
+            return _failed(state.url, "file", f"cannot read {path}: {exc.strerror or exc}")
         return FetchResult(state.url, "ok", body=body, last_modified=stamp,
                            headers={"content-location": state.url, "last-modified": stamp,
                                     "content-type": "application/xml"})

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.models import Alert, BidderMention
+from bot.feedstate import HEALTH, health, problem_text
+from bot.models import Alert, BidderMention, FeedState
 
 ROLE_LABELS = {
     "interested": "interessiert", "negotiating": "in Verhandlungen", "bid_submitted": "Angebot abgegeben",
@@ -62,3 +63,28 @@ def alert_paragraphs(alert: Alert, tz: str) -> tuple[tuple[Span, ...], ...]:
 def alert_message(alert: Alert, tz: str) -> Reply:
     prefix = ((Span("Update: weitere Quelle berichtet", "italic"),),) if alert.is_update else ()
     return Reply(prefix + alert_paragraphs(alert, tz))
+
+
+def feed_counts(states: list[FeedState]) -> str:
+    """"17 in Ordnung, 2 gestört (20 Feeds)": every health that occurs, in HEALTH's order."""
+    found = [health(s) for s in states]
+    parts = [f"{found.count(h)} {label}" for h, label in HEALTH.items() if h in found]
+    return f"{', '.join(parts) or 'keine'} ({len(states)} {'Feed' if len(states) == 1 else 'Feeds'})"
+
+
+def feed_line(state: FeedState, tz: str) -> str:
+    """One feed: its health, and for a failing one what is wrong, since when and when it is tried next."""
+    h = health(state)
+    line = f"{state.name}: {HEALTH[h]}"
+    if h in ("failing", "gone"):
+        line += f" – {problem_text(state)}"
+    if h == "failing":
+        tries = "1 Fehlversuch" if state.error_count == 1 else f"{state.error_count} Fehlversuche in Folge"
+        line += f"; {tries}"
+        if state.last_ok:
+            line += f", zuletzt in Ordnung {local_time(state.last_ok, tz)}"
+        if state.next_attempt:
+            line += f"; nächster Versuch {local_time(state.next_attempt, tz)}"
+    elif state.last_ok:
+        line += f", zuletzt abgerufen {local_time(state.last_ok, tz)}"
+    return line

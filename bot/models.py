@@ -68,9 +68,10 @@ class FeedState:
     name: str
     etag: str | None = None
     last_modified: str | None = None
-    status: str = "active"  # active | gone
+    status: str = "active"  # active | gone (410: never asked again until `feeds --retry`)
     error_count: int = 0
     last_error: str | None = None
+    error_kind: str | None = None  # a key of feedstate.PROBLEMS
     next_attempt: datetime | None = None
     last_polled: datetime | None = None
     last_ok: datetime | None = None

@@ -6,11 +6,12 @@ import dataclasses
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from bot.bidders import BidderFinder
 from bot.config import Config
-from bot.fetch import Fetcher, FetchResult, backoff_seconds
+from bot.feedstate import health, next_state, problem_text
+from bot.fetch import Fetcher, FetchResult
 from bot.language import LanguageDetector
 from bot.models import Article, BidderMention, Entry, FeedState, PollReport, Verdict
 from bot.parse import FeedParseError, parse_feed
@@ -66,13 +67,13 @@ class Pipeline:
         self.story_ignore = subject_stems(config.deal.subject)
 
     async def poll_once(self) -> PollReport:
-        """One cycle over every due feed; a failing feed is recorded and never stops the rest."""
+        """One cycle over every due feed; a failing feed or item is recorded and never stops the rest."""
         started = datetime.now(timezone.utc)
         feeds = [(f.url, f.name) for f in self.config.feeds]
         languages = {f.url: f.language for f in self.config.feeds}
         states = await asyncio.to_thread(self.store.feed_states, feeds)
         due = [s for s in states if s.status == "active" and (s.next_attempt is None or s.next_attempt <= started)]
-        counts = {"ok": 0, "not_modified": 0, "error": 0, "gone": 0}
+        counts = {"ok": 0, "not_modified": 0, "error": 0}
         entries: list[Entry] = []
         seen = 0
         new_states: list[FeedState] = []
@@ -83,21 +84,27 @@ class Pipeline:
 
             for next_done in asyncio.as_completed([one(s) for s in due]):
                 state, result = await next_done
-                state, found, count, error = self._absorb(state, result, languages.get(state.url))
-                counts[result.status if not error or result.status == "gone" else "error"] += 1
+                # Parsing is CPU work: in a thread, a large feed does not stall the other feeds'
+                # downloads on the event loop until they time out.
+                state, found, count = await asyncio.to_thread(self._absorb, state, result,
+                                                              languages.get(state.url))
+                failed = health(state) in ("failing", "gone")
+                counts["error" if failed else result.status] += 1
                 entries.extend(found)
                 seen += count
                 new_states.append(state)
-                if error:
-                    errors.append((state.name, error))
-        await asyncio.to_thread(self.store.save_feed_states, new_states)
+                if failed:
+                    errors.append((state.name, problem_text(state)))
         known = await asyncio.to_thread(self.store.known_keys, [k for e in entries for k in (e.key, e.link_key)])
         articles, relevant = self._articles(entries, known)
+        # Items first, then the feeds' validators: a crash in between fetches the items again
+        # (and finds them stored) instead of getting "304 Not Modified" and losing them.
         new, updated = await asyncio.to_thread(self.store.add_articles, articles, self.config.story_window_hours,
                                                self.story_ignore)
+        await asyncio.to_thread(self.store.save_feed_states, new_states)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
-                            feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"] + counts["gone"],
+                            feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"],
                             feeds_skipped=len(states) - len(due), entries=seen, relevant=relevant,
                             new_alerts=tuple(new), updated_alerts=tuple(updated), errors=tuple(errors))
         await asyncio.to_thread(self.store.set_meta, "last_poll", _report_meta(report, len(states)))
@@ -106,57 +113,45 @@ class Pipeline:
                  report.entries, relevant, len(new))
         return report
 
-    def _absorb(self, state: FeedState, result: FetchResult, hint: str | None):
-        """New feed state and parsed entries from one fetch result (rss2email's status rules)."""
+    def _absorb(self, state: FeedState, result: FetchResult, hint: str | None
+                ) -> tuple[FeedState, list[Entry], int]:
+        """New feed state, parsed entries and the document's item count from one fetch result."""
         now = datetime.now(timezone.utc)
-        moved = result.moved_to or state.moved_to
-        if result.moved_to and result.moved_to != state.moved_to:
-            log.warning("feed %r moved permanently to %s; update its url in the configuration",
-                        state.name, result.moved_to)
-        if result.status == "gone":
-            log.error("feed %r (%s) answered 410 Gone and is switched off", state.name, state.url)
-            return dataclasses.replace(state, status="gone", last_error=result.error, last_polled=now,
-                                       moved_to=moved), [], 0, result.error
-        error, entries, seen = result.error, [], 0
-        if result.status == "ok":
-            try:
+        problem, error, entries, seen = result.problem, result.error, [], 0
+        try:
+            if result.status == "ok":
                 parsed = parse_feed(result.body, state.url, state.name, result.headers, now,
                                     keep=self.analyser.relevance.could_match)
                 seen = parsed.seen
                 entries = [dataclasses.replace(e, declared_language=e.declared_language or hint)
                            if hint and not e.declared_language else e for e in parsed.entries]
                 if parsed.bozo:
-                    log.info("feed %r is not well-formed (%s); %d items recovered", state.name,
-                             parsed.bozo, len(entries))
-            except FeedParseError as exc:
-                error = f"not a usable feed: {exc}"
-        if error:
-            errors = state.error_count + 1
-            delay = backoff_seconds(errors, self.config.poll.interval_seconds, self.config.poll.max_backoff_seconds)
-            if result.retry_after:
-                delay = max(delay, min(result.retry_after, self.config.poll.max_backoff_seconds))
-            log.warning("feed %r (%s) failed (%d in a row, next try in %d s): %s", state.name,
-                        moved or state.url, errors, delay, error)
-            return dataclasses.replace(state, error_count=errors, last_error=error, last_polled=now, moved_to=moved,
-                                       next_attempt=now + timedelta(seconds=delay)), [], 0, error
-        return dataclasses.replace(
-            state, error_count=0, last_error=None, last_polled=now, last_ok=now, next_attempt=None, moved_to=moved,
-            etag=result.etag if result.status == "ok" else state.etag,
-            last_modified=result.last_modified if result.status == "ok" else state.last_modified), entries, seen, None
+                    log.warning("feed %r is not well-formed (%s); %d of %d items read", state.name,
+                                parsed.bozo[:200], len(parsed.entries), parsed.seen)
+        except FeedParseError as exc:
+            problem, error = exc.problem, str(exc)
+        except Exception as exc:  # a parser bug on one feed's bytes must not cost the other feeds
+            log.exception("feed %r (%s) could not be processed", state.name, state.url)
+            problem, error, entries, seen = "internal", f"{type(exc).__name__}: {exc}"[:300], [], 0
+        return next_state(state, result, problem, error, now, self.config.poll), entries, seen
 
     def _articles(self, entries: list[Entry], known: set[str]) -> tuple[list[Article], int]:
+        """The relevant, not yet stored entries, oldest first, and how many were relevant.
+
+        Copies are recognised only among relevant items: an unrelated item elsewhere that happens
+        to share a link (a section page, a homepage) must not hide the deal item."""
         articles, relevant, seen = [], 0, set()
         for entry in entries:
-            if entry.key in known or entry.link_key in known or entry.key in seen or entry.link_key in seen:
-                continue
-            seen.update((entry.key, entry.link_key))
+            if entry.key in known or entry.link_key in known:
+                continue  # stored in an earlier cycle, which only ever stores relevant items
             try:
                 a = self.analyser.analyse(entry.title, entry.teaser, entry.declared_language)
             except Exception:  # one hostile item must not cost the whole cycle
                 log.exception("could not analyse item %r from %s", entry.title[:80], entry.source)
                 continue
-            if not a.verdict.relevant:
+            if not a.verdict.relevant or entry.key in seen or entry.link_key in seen:
                 continue
+            seen.update((entry.key, entry.link_key))
             relevant += 1
             if a.language not in self.config.languages:
                 log.debug("relevant item in %s skipped: %r", a.language, entry.title[:80])

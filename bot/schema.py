@@ -15,6 +15,7 @@ feeds = Table(
     Column("status", String(20), nullable=False, default="active"),
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    Column("error_kind", String(20)),
     Column("next_attempt", DateTime(timezone=True)),
     Column("last_polled", DateTime(timezone=True)),
     Column("last_ok", DateTime(timezone=True)),

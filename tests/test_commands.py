@@ -1,10 +1,14 @@
 """Command logic in German, shared by every platform; junk arguments get an explanation."""
 from __future__ import annotations
 
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from bot.commands import Caller, Commands
 from bot.store import Store
+from tests.conftest import with_feeds
 from tests.factories import article
 
 PRIVATE = Caller("console", "1")
@@ -89,5 +93,27 @@ def test_help_start_and_status(commands):
     commands.store.set_meta("last_poll", {"finished": "2025-09-20T08:00:00+00:00", "feeds": 3, "ok": 1,
                                           "unchanged": 1, "failed": 1, "skipped": 0, "new_alerts": 0,
                                           "errors": [["heise", "HTTP 500"]]})
-    status = commands.handle(PRIVATE, "/status").plain()
-    assert "20.09.2025 10:00" in status and "1 gestört" in status and "heise: HTTP 500" in status
+    assert "Letzter Abruf: 20.09.2025 10:00" in commands.handle(PRIVATE, "/status").plain()
+
+
+def test_status_says_per_failing_feed_what_is_wrong_and_when_it_is_tried_next(config):
+    config = with_feeds(config, ("spiegel", "https://a.example/rss"), ("heise", "https://b.example/atom"),
+                        ("alt", "https://c.example/rss"))
+    store = Store(config.database_url)
+    store.migrate()
+    ok, failing, gone = store.feed_states([(f.url, f.name) for f in config.feeds])
+    when = datetime(2025, 9, 20, 8, 0, tzinfo=timezone.utc)
+    store.save_feed_states([
+        dataclasses.replace(ok, last_ok=when, last_polled=when),
+        dataclasses.replace(failing, error_count=3, error_kind="http", last_error="HTTP 500 Internal Server Error",
+                            last_ok=when - timedelta(days=1), next_attempt=when + timedelta(hours=2)),
+        dataclasses.replace(gone, status="gone", error_kind="gone", last_error="410 Gone")])
+
+    status = Commands(config, store).handle(PRIVATE, "/status").plain()
+    store.close()
+
+    assert "1 gestört, 1 abgeschaltet, 1 in Ordnung (3 Feeds)" in status
+    assert ("heise: gestört – Fehlerantwort des Servers (HTTP 500 Internal Server Error); 3 Fehlversuche in "
+            "Folge, zuletzt in Ordnung 19.09.2025 10:00; nächster Versuch 20.09.2025 12:00") in status
+    assert "alt: abgeschaltet – vom Anbieter abgeschaltet (410 Gone)" in status
+    assert "spiegel" not in status  # a healthy feed is counted, not listed

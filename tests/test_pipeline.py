@@ -334,3 +334,29 @@ async def test_file_feed_in_the_pipeline(cfg, db):
     assert [a.title for a in first.new_alerts] == ["TikTok: Walmart steigt bei Microsoft-Gebot ein"]
     second = await pipe.poll_once()
     assert second.feeds_unchanged == 1 and second.new_alerts == ()
+
+
+async def test_an_unrelated_copy_of_the_link_does_not_hide_the_deal_item(cfg, db, feed_server):
+    link = "https://testblatt.example/wirtschaft/"
+    feed_server.routes["/section.rss"] = Route(body=rss(item("s-1", link, "Dax schließt im Plus", "Die Börse.")))
+    # The deal item's feed answers later, so the unrelated copy is read first.
+    feed_server.routes["/deal.rss"] = Route(body=rss(item(
+        "d-1", link, "Oracle erhält den Zuschlag für Tiktoks US-Geschäft", "Bytedance verkauft an Oracle.")),
+        delay=0.5)
+    feeds = with_feeds(cfg, ("section", feed_server.url("/section.rss")), ("deal", feed_server.url("/deal.rss")))
+
+    report = await Pipeline(feeds, db).poll_once()
+
+    assert [a.title for a in report.new_alerts] == ["Oracle erhält den Zuschlag für Tiktoks US-Geschäft"]
+
+
+async def test_a_document_without_readable_items_is_a_failing_feed(cfg, db, feed_server):
+    feed_server.routes["/cut.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss")[:300])
+    feeds = with_feeds(cfg, ("cut", feed_server.url("/cut.rss")))
+
+    report = await Pipeline(feeds, db).poll_once()
+
+    assert report.feeds_failed == 1 and report.feeds_ok == 0
+    state = state_of(db, "cut", feed_server.url("/cut.rss"))
+    assert state.error_kind == "malformed" and "no element found" in state.last_error
+    assert report.errors == (("cut", f"fehlerhaftes XML, kein Eintrag lesbar ({state.last_error})"),)

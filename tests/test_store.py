@@ -119,3 +119,30 @@ def test_outbox_claims_are_exclusive_and_crashes_are_not_resent(store: Store):
     assert store.recover_deliveries() == 1
     assert [r.id for r in store.due_deliveries(["telegram", "slack"])] == [rows[1].id]
     assert store.delivery_counts() == {"uncertain": 1, "pending": 1}
+
+
+def test_an_item_the_database_refuses_costs_only_itself(store: Store):
+    good = article("Oracle erhält Zuschlag für Tiktok")
+    # A value no column can hold (PostgreSQL refuses it; SQLite keeps it as it is).
+    odd = article("Walmart steigt bei Tiktok-Gebot ein", language="x" * 50)
+    later = article("Bytedance verkauft Tiktok an Oracle und Walmart", hours=30)
+
+    new, _ = store.add_articles([good, odd, later], 48)
+
+    titles = {a.title for a in store.latest_alerts(10)}
+    assert {good.entry.title, later.entry.title} <= titles
+    assert {a.title for a in new} == titles
+    assert store.delivery_counts() == {}  # nobody subscribed: no outbox rows, and no error either
+
+
+def test_a_feed_state_the_database_refuses_costs_only_that_feed(store: Store):
+    first, odd, last = store.feed_states([("https://a.example/", "a"), ("https://b.example/", "b"),
+                                          ("https://c.example/", "c")])
+    when = utcnow()
+    failed = store.save_feed_states([dataclasses.replace(first, last_ok=when),
+                                     dataclasses.replace(odd, last_ok=when, etag="e" * 600),
+                                     dataclasses.replace(last, last_ok=when)])
+    saved = {s.name: s.last_ok for s in store.feed_states([("https://a.example/", "a"), ("https://b.example/", "b"),
+                                                           ("https://c.example/", "c")])}
+    assert saved["a"] and saved["c"]
+    assert failed in ([], ["b"])  # SQLite does not enforce column sizes

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Iterable
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from bot import schema as t
 from bot.models import Alert, Article, BidderMention, BidderStanding, FeedState
 from bot.store.base import StoreBase, _utc, utcnow
 from bot.stories import SAME_STORY, fingerprint, similarity
 
+log = logging.getLogger(__name__)
 
 class NewsStore(StoreBase):
     def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now) -> None:
@@ -33,17 +36,39 @@ class NewsStore(StoreBase):
             r = rows[url]
             out.append(FeedState(url=url, name=name, etag=r.etag, last_modified=r.last_modified,
                                  status=r.status, error_count=r.error_count, last_error=r.last_error,
-                                 next_attempt=_utc(r.next_attempt), last_polled=_utc(r.last_polled),
-                                 last_ok=_utc(r.last_ok), moved_to=r.moved_to))
+                                 error_kind=r.error_kind, next_attempt=_utc(r.next_attempt),
+                                 last_polled=_utc(r.last_polled), last_ok=_utc(r.last_ok), moved_to=r.moved_to))
         return out
 
-    def save_feed_states(self, states: Iterable[FeedState]) -> None:
-        with self.engine.begin() as conn:
-            for s in states:
-                conn.execute(update(t.feeds).where(t.feeds.c.url == s.url).values(
-                    etag=s.etag, last_modified=s.last_modified, status=s.status,
-                    error_count=s.error_count, last_error=s.last_error, next_attempt=s.next_attempt,
-                    last_polled=s.last_polled, last_ok=s.last_ok, moved_to=s.moved_to))
+    def save_feed_states(self, states: Iterable[FeedState]) -> list[str]:
+        """Save every state; returns the names of feeds whose state could not be saved.
+
+        All in one transaction first; if that fails, one transaction per feed, so a value the
+        database refuses costs only its own feed's state (it is then polled as before)."""
+        states = list(states)
+        try:
+            with self.engine.begin() as conn:
+                for s in states:
+                    self._save_feed_state(conn, s)
+            return []
+        except DBAPIError:
+            log.warning("saving %d feed states at once failed; saving them one by one", len(states))
+        failed = []
+        for s in states:
+            try:
+                with self.engine.begin() as conn:
+                    self._save_feed_state(conn, s)
+            except DBAPIError as exc:
+                log.error("feed %r: its state could not be saved: %s", s.name, str(exc.orig)[:300])
+                failed.append(s.name)
+        return failed
+
+    @staticmethod
+    def _save_feed_state(conn, s: FeedState) -> None:
+        conn.execute(update(t.feeds).where(t.feeds.c.url == s.url).values(
+            etag=s.etag, last_modified=s.last_modified, status=s.status, error_count=s.error_count,
+            last_error=s.last_error, error_kind=s.error_kind, next_attempt=s.next_attempt,
+            last_polled=s.last_polled, last_ok=s.last_ok, moved_to=s.moved_to))
 
     # --- items and alerts ----------------------------------------------------------------
     def known_keys(self, keys: Iterable[str]) -> set[str]:
@@ -61,9 +86,33 @@ class NewsStore(StoreBase):
                      story_ignore: frozenset[str] = frozenset()) -> tuple[list[Alert], list[Alert]]:
         """Store new articles; each joins a recent alert for the same story or opens a new one
         (`story_ignore`: headline stems every story shares, such as the deal's subject).
-        Returns (new alerts, alerts that gained another outlet)."""
-        now = utcnow()
+        Returns (new alerts, alerts that gained another outlet).
+
+        All articles go in one transaction; should the database refuse one, each is stored in
+        its own, so a bad item costs only itself and never the other feeds' alerts."""
         articles = list(articles)
+        try:
+            return self._add_articles(articles, window_hours, story_ignore)
+        except DBAPIError:
+            if len(articles) == 1:
+                raise
+            log.warning("storing %d articles at once failed; storing them one by one", len(articles))
+        new: list[Alert] = []
+        updated: list[Alert] = []
+        for article in articles:
+            try:
+                one_new, one_updated = self._add_articles([article], window_hours, story_ignore)
+            except DBAPIError as exc:
+                log.error("item %r from %s (%s) could not be stored: %s", article.entry.title[:80],
+                          article.entry.source, article.entry.link[:200], str(exc.orig)[:300])
+                continue
+            new += one_new
+            updated += [a for a in one_updated if a.id not in {u.id for u in updated + new}]
+        return new, updated
+
+    def _add_articles(self, articles: list[Article], window_hours: int,
+                      story_ignore: frozenset[str]) -> tuple[list[Alert], list[Alert]]:
+        now = utcnow()
         window = timedelta(hours=window_hours)
         new_ids: list[int] = []
         updated_ids: list[int] = []
