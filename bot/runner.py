@@ -18,6 +18,9 @@ from bot.platforms.console import LOCAL, ConsolePlatform
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+# How long a shutdown waits for a running poll cycle before cutting it short: well inside the
+# 10 s that `docker stop` allows before it kills.
+SHUTDOWN_GRACE = 5.0
 
 
 def build_platforms(config: Config, commands: Commands) -> dict[str, Platform]:
@@ -34,15 +37,46 @@ def build_platforms(config: Config, commands: Commands) -> dict[str, Platform]:
     return platforms
 
 
-async def poll_and_announce(pipeline: Pipeline, deliverer: Deliverer) -> None:
-    """One scheduled cycle; an exception is logged and the next cycle runs as planned."""
-    try:
-        report = await pipeline.poll_once()
-    except Exception:
-        log.exception("poll cycle failed; the next one runs on schedule")
-        return
-    if report.new_alerts or report.updated_alerts:
-        deliverer.wake()
+class PollJob:
+    """The scheduled poll cycle; a shutdown lets a running cycle finish or cuts it short cleanly."""
+
+    def __init__(self, pipeline: Pipeline, deliverer: Deliverer):
+        self.pipeline = pipeline
+        self.deliverer = deliverer
+        self._task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        """One cycle; an exception is logged and the next cycle runs as planned."""
+        self._task = asyncio.current_task()
+        try:
+            report = await self.pipeline.poll_once()
+        except asyncio.CancelledError:
+            # Cancelled by finish() only: what was stored stays, the rest is fetched again next
+            # time (items are stored before the feeds' validators). Not re-raised, so the
+            # scheduler does not report a shutdown as a failed job.
+            log.info("the running poll cycle was cut short by the shutdown; it runs again at the next start")
+            return
+        except Exception:
+            log.exception("poll cycle failed; the next one runs on schedule")
+            return
+        finally:
+            self._task = None
+        if report.new_alerts or report.updated_alerts:
+            self.deliverer.wake()
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def finish(self, grace: float) -> None:
+        """Give a running cycle `grace` seconds to end, then cancel it and wait until it has."""
+        task = self._task
+        if task is None or task.done():
+            return
+        _, pending = await asyncio.wait({task}, timeout=grace)
+        if pending:
+            task.cancel()
+            await asyncio.wait(pending)
 
 
 async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
@@ -58,15 +92,24 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
     if "console" in platforms:
         await asyncio.to_thread(store.subscribe, "console", LOCAL)
     deliverer = Deliverer(store, platforms, config.timezone)
+    job = PollJob(pipeline, deliverer)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
-        poll_and_announce, IntervalTrigger(seconds=config.poll.interval_seconds, jitter=config.poll.jitter_seconds),
-        args=(pipeline, deliverer), id="poll", max_instances=1, coalesce=True,
-        misfire_grace_time=config.poll.interval_seconds, next_run_time=datetime.now(timezone.utc))
+        job.run, IntervalTrigger(seconds=config.poll.interval_seconds, jitter=config.poll.jitter_seconds),
+        id="poll", max_instances=1, coalesce=True, misfire_grace_time=config.poll.interval_seconds,
+        next_run_time=datetime.now(timezone.utc))
     loop = asyncio.get_running_loop()
+    received: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        if stop.is_set():
+            job.cancel()  # a second signal: do not wait for the running cycle
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         except (NotImplementedError, RuntimeError):
             pass
     started: list[Platform] = []
@@ -77,16 +120,21 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
             started.append(platform)
         worker = asyncio.create_task(deliverer.run(stop))
         scheduler.start()
-        log.info("Dealticker läuft: %d Feeds, Abruf alle %d s (+ bis zu %d s Jitter), Plattformen: %s. "
-                 "Strg-C beendet.", len(config.feeds), config.poll.interval_seconds, config.poll.jitter_seconds,
-                 ", ".join(platforms) or "Konsole")
+        log.info("Dealticker is running: %d feeds, polled every %d s (+ up to %d s jitter), platforms: %s. "
+                 "Ctrl-C stops it.", len(config.feeds), config.poll.interval_seconds, config.poll.jitter_seconds,
+                 ", ".join(platforms))
         await stop.wait()
     finally:
         stop.set()
         if scheduler.running:
+            scheduler.pause()  # no new cycle; a running one may finish within the grace period
+            await job.finish(SHUTDOWN_GRACE)
             scheduler.shutdown(wait=False)
         if worker:
-            await worker
+            await worker  # sends already on the wire finish; unclaimed rows stay for the next start
         for platform in reversed(started):
-            await platform.stop()
-        log.info("Dealticker beendet.")
+            try:
+                await platform.stop()
+            except Exception as exc:  # a platform that will not stop cleanly must not hide the others
+                log.warning("%s did not stop cleanly: %s", platform.name, exc)
+        log.info("Dealticker stopped%s.", f" ({received[0]})" if received else "")

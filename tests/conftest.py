@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -80,3 +82,17 @@ def feed_server():
 
 def feed_bytes(name: str) -> bytes:
     return (FEEDS / name).read_bytes()
+
+
+def start_dealticker(tmp_path: Path, feeds: list[tuple[str, str]], env: dict[str, str] | None = None,
+                     log_name: str = "run.log", args: tuple[str, ...] = ("run",)) -> subprocess.Popen:
+    """`dealticker run` as its own process: the shipped deal, these feeds, a SQLite file in tmp_path."""
+    config = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
+    config = config[: config.index("# Feeds to poll.")]
+    config += "".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\nlanguage = "de"\n' for name, url in feeds)
+    (tmp_path / "dealticker.toml").write_text(config, encoding="utf-8")
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEALTICKER_CONFIG": str(tmp_path / "dealticker.toml"),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", **(env or {})}
+    log = open(tmp_path / log_name, "w")
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=full_env, stdout=log,
+                            stderr=subprocess.STDOUT)

@@ -1,15 +1,13 @@
 """Exactly once across a crash: `dealticker run` is killed during a fan-out and started again."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 
 from bot.store import Store
-from tests.conftest import ROOT
+from tests.conftest import start_dealticker
 from tests.telegram_stub import TelegramStub
 
 CHATS = [str(20000 + i) for i in range(500)]
@@ -23,16 +21,8 @@ FEED = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def _start(tmp_path, stub: TelegramStub, log_name: str) -> subprocess.Popen:
-    config = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
-    config = config[: config.index("# Feeds to poll.")]
-    config += f'[[feeds]]\nname = "Test"\nurl = "file://{tmp_path / "feed.rss"}"\nlanguage = "de"\n'
-    (tmp_path / "dealticker.toml").write_text(config, encoding="utf-8")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEALTICKER_CONFIG": str(tmp_path / "dealticker.toml"),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", "TELEGRAM_BOT_TOKEN": stub.token,
-           "TELEGRAM_API_URL": stub.base_url, "PTB_TIMEDELTA": "1"}
-    log = open(tmp_path / log_name, "w")
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    return start_dealticker(tmp_path, [("Test", f"file://{tmp_path / 'feed.rss'}")], log_name=log_name, env={
+        "TELEGRAM_BOT_TOKEN": stub.token, "TELEGRAM_API_URL": stub.base_url, "PTB_TIMEDELTA": "1"})
 
 
 def test_killed_during_fan_out_every_chat_gets_the_alert_exactly_once(tmp_path):
@@ -61,9 +51,11 @@ def test_killed_during_fan_out_every_chat_gets_the_alert_exactly_once(tmp_path):
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(20)
+        assert second.returncode == 0
         counts = Counter(str(m["chat_id"]) for m in stub.sent())
         log = (tmp_path / "second.log").read_text()
         assert stub.token not in log and stub.token not in (tmp_path / "first.log").read_text()
+        assert "Traceback" not in log and log.rstrip().endswith("Dealticker stopped (SIGTERM).")
         assert sorted(counts) == sorted(CHATS), f"missing: {sorted(set(CHATS) - set(counts))[:5]}\n{log[-2000:]}"
         assert set(counts.values()) == {1}, [c for c, n in counts.items() if n > 1]
         # A restart cannot know how fast the killed process was sending: a few 429s right after
