@@ -103,6 +103,7 @@ LIMITS: dict[str, Limit] = {
     "feeds[].url": Limit(9, 2000, "characters"),  # feeds.url is varchar(2000); file:///x has 9
 }
 URL_SCHEMES = ("http", "https", "file")
+DATABASES = ("sqlite", "postgresql")
 _HOST = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*")
 # Telegram: "@username" (5–32 characters) or a numeric chat id; Slack: a channel id such as C0123456789.
 CHANNEL_FORMS = {"telegram": (re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-?\d{1,20}"), "\"@name\" or a numeric chat id"),
@@ -160,3 +161,15 @@ def listen_problem(address: str) -> str | None:
 
 def user_agent_problem(agent: str) -> str | None:
     return None if agent.isascii() and agent.isprintable() else "must be printable ASCII on one line"
+
+
+def database_problem(url: str) -> str | None:
+    """Why the store cannot open `url`, found before any command needs the database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        return "is not a database URL — e.g. sqlite:///data/dealticker.db or postgresql+psycopg://user@host/db"
+    return None if backend in DATABASES else f"must be an SQLite or PostgreSQL URL, not {backend}"

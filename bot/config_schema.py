@@ -8,8 +8,8 @@ from typing import Any, Callable
 
 from bot.config import (DEFAULT_DATABASE_URL, ROLES, BidderConfig, Config, DealConfig,
                         FeedConfig, PollConfig, SlackConfig, TelegramConfig)
-from bot.config_limits import (CHANNEL_FORMS, LIMITS, known_languages, known_time_zones, limit_for,
-                               listen_problem, url_problem, user_agent_problem)
+from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
+                               limit_for, listen_problem, url_problem, user_agent_problem)
 
 Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
@@ -270,6 +270,9 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
     if "user_agent" in poll and user_agent_problem(poll["user_agent"]):
         problems.append(("poll.user_agent", user_agent_problem(poll["user_agent"])))
     database_url = env.get("DATABASE_URL") or bot.get("database_url") or DEFAULT_DATABASE_URL
+    if database_problem(database_url):
+        problems.append(("DATABASE_URL" if env.get("DATABASE_URL") else "bot.database_url",
+                         database_problem(database_url)))
     if deal is None:
         deal = DealConfig(name="", subject=(), deal_terms=(), negative_terms=(), bidders=())
     return Config(

@@ -42,6 +42,13 @@ def test_database_url_comes_from_environment(tmp_path):
     assert cfg.database_url == "postgresql+psycopg://db/x"
 
 
+def test_database_url_that_cannot_be_opened_is_refused_without_showing_it(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, SHIPPED), env={"DATABASE_URL": "postgres-secret@host"})
+    assert caught.value.problems == ["environment: DATABASE_URL: is not a database URL — e.g. "
+                                     "sqlite:///data/dealticker.db or postgresql+psycopg://user@host/db"]
+
+
 def test_environment_names_the_file(tmp_path):
     path = _write(tmp_path, SHIPPED.replace('name = "TikTok-Verkauf"', 'name = "Anderer Deal"'))
     assert load_config(env={"DEALTICKER_CONFIG": str(path)}).deal.name == "Anderer Deal"
@@ -162,6 +169,7 @@ NONSENSE = [
     ("summary_max_chars = 300", "summary_max_chars = 100000", "bot.summary_max_chars", None),
     ("max_bytes = 5000000", "max_bytes = 10000000000", "poll.max_bytes", None),
     ('name = "Walmart"', 'name = "' + "W" * 150 + '"', "deal.bidders[1].name", None),
+    ('# database_url = "sqlite:///data/dealticker.db"', 'database_url = "mysql://db/deals"', "bot.database_url", None),
 ]
 
 
