@@ -16,15 +16,10 @@ from bot.config import ROLES, load_config
 from bot.config_limits import LIMITS, known_languages
 from tests.conftest import ROOT
 from tests.feedserver import Route
+from tests.test_telegram_restart import FEED as RELEVANT_FEED
 
 SHIPPED = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
-FEED = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Test</title><language>de</language>
-<item><title>Oracle erhält den Zuschlag für das US-Geschäft von Tiktok</title>
-<link>https://example.org/oracle-tiktok</link><guid>oracle-tiktok-1</guid>
-<description>Bytedance hat sich für Oracle als Käufer entschieden. Walmart ist als Partner dabei.</description>
-<pubDate>Sun, 13 Sep 2020 20:00:00 +0000</pubDate></item>
-</channel></rss>""".encode()
+FEED = RELEVANT_FEED.encode()  # one item: Oracle wins the deal
 
 
 def _env(tmp_path: Path, db: str = "bot.db") -> dict[str, str]:
