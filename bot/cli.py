@@ -108,23 +108,22 @@ def cmd_chat(args, config: Config) -> int:
     return Exit.OK
 
 
-def _global_options(default: object) -> argparse.ArgumentParser:
-    """The options every command takes. Subcommands get a copy whose default is SUPPRESS, so
-    `dealticker check-config --config x.toml` works and an absent option keeps the value given
-    before the subcommand instead of overwriting it."""
+def _global_options(in_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command's name. After it, an absent
+    option must not overwrite the value given before it: argparse.SUPPRESS sets nothing then."""
+    unset = {"default": argparse.SUPPRESS} if in_command else {}
     options = argparse.ArgumentParser(add_help=False)
-    options.add_argument("--config", default=default,
+    options.add_argument("--config", **unset,
                          help="configuration file (default: $DEALTICKER_CONFIG or config/dealticker.toml)")
-    options.add_argument("-v", "--verbose", action="store_true", default=False if default is None else default,
-                         help="more log detail, tracebacks on errors")
+    options.add_argument("-v", "--verbose", action="store_true", **unset, help="more log detail, tracebacks on errors")
     return options
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dealticker", description="Follow one business deal in German news.",
-                                     parents=[_global_options(None)])
+                                     parents=[_global_options(in_command=False)])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    per_command = [_global_options(argparse.SUPPRESS)]
+    per_command = [_global_options(in_command=True)]
 
     def command(name: str, func, help: str) -> argparse.ArgumentParser:
         child = sub.add_parser(name, parents=per_command, help=help, description=help)
