@@ -6,12 +6,20 @@ import asyncio
 import json
 import logging
 import sys
-from typing import TextIO
+from enum import IntEnum
 
 from bot.config import Config, ConfigError, load_config
 
 log = logging.getLogger("dealticker")
-EXIT_CONFIG = 2
+
+
+class Exit(IntEnum):
+    """The process exit codes, documented in README.md ("Exit codes")."""
+
+    OK = 0
+    FAILURE = 1  # the command ran and failed: every polled feed failed, a bad classify line, a crash
+    USAGE = 2  # bad configuration or command line (argparse exits with 2 by itself)
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -33,7 +41,7 @@ def _open_store(config: Config):
 def cmd_check_config(args, config: Config) -> int:
     print(f"{config.source}: OK — {len(config.feeds)} feeds, {len(config.deal.bidders)} bidders, "
           f"languages {', '.join(config.languages)}")
-    return 0
+    return Exit.OK
 
 
 def cmd_run(args, config: Config) -> int:
@@ -46,7 +54,7 @@ def cmd_run(args, config: Config) -> int:
         pass
     finally:
         store.close()
-    return 0
+    return Exit.OK
 
 
 def cmd_poll(args, config: Config) -> int:
@@ -73,49 +81,19 @@ def cmd_poll(args, config: Config) -> int:
             print(render(alert_message(a, config.timezone)), end="\n\n")
     print(f"{report.feeds_ok} Feeds neu, {report.feeds_unchanged} unverändert, {report.feeds_failed} gestört; "
           f"{report.entries} Einträge, {len(report.new_alerts)} neue Meldungen.", file=sys.stderr)
-    return 0
-
-
-def classify_stream(config: Config, stdin: TextIO, stdout: TextIO) -> int:
-    """One JSON line out per JSON line in; a bad line gets an error line and the rest go on."""
-    from bot.pipeline import Analyser
-
-    analyser = Analyser(config)
-    bad = 0
-    for number, line in enumerate(stdin, 1):
-        if not line.strip():
-            continue
-        ident: object = number
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError("each line must be a JSON object")
-            ident = item.get("id", number)
-            title, summary, lang = item.get("title") or "", item.get("summary") or "", item.get("lang")
-            if not isinstance(title, str) or not isinstance(summary, str):
-                raise ValueError("title and summary must be strings")
-            if lang is not None and not isinstance(lang, str):
-                raise ValueError("lang must be a language code such as \"de\"")
-            if not title.strip() and not summary.strip():
-                raise ValueError("title and summary are both empty")
-            a = analyser.analyse(title, summary, lang, always_detect=True)
-            out = {"id": ident, "relevant": a.verdict.relevant, "score": a.verdict.score,
-                   "language": a.language, "bidders": [{"name": b.name, "role": b.role} for b in a.bidders],
-                   "summary": a.summary, "reasons": list(a.verdict.reasons)}
-        except ValueError as exc:  # json.JSONDecodeError is one too
-            bad += 1
-            out = {"id": ident, "error": f"line {number}: {exc}"}
-        except Exception as exc:  # one hostile line must not end the stream
-            log.exception("classify: line %d failed", number)
-            bad += 1
-            out = {"id": ident, "error": f"line {number}: {type(exc).__name__}: {exc}"}
-        stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
-        stdout.flush()
-    return 1 if bad else 0
+    if report.feeds_failed and not (report.feeds_ok or report.feeds_unchanged):
+        print(f"Kein abgerufener Feed war erreichbar ({report.feeds_failed} gestört); die Gründe stehen im Log.",
+              file=sys.stderr)
+        return Exit.FAILURE
+    return Exit.OK
 
 
 def cmd_classify(args, config: Config) -> int:
-    return classify_stream(config, sys.stdin, sys.stdout)
+    from bot.classify import classify_stream
+
+    # Bytes in and out: the answers are UTF-8 whatever the locale, and a bad byte is reported, not echoed.
+    bad = classify_stream(config, sys.stdin.buffer, sys.stdout.buffer)
+    return Exit.FAILURE if bad else Exit.OK
 
 
 def cmd_chat(args, config: Config) -> int:
@@ -127,45 +105,65 @@ def cmd_chat(args, config: Config) -> int:
         chat_loop(Commands(config, store), sys.stdin, sys.stdout)
     finally:
         store.close()
-    return 0
+    return Exit.OK
+
+
+def _global_options(in_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command's name. After it, an absent
+    option must not overwrite the value given before it: argparse.SUPPRESS sets nothing then."""
+    unset = {"default": argparse.SUPPRESS} if in_command else {}
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("--config", **unset,
+                         help="configuration file (default: $DEALTICKER_CONFIG or config/dealticker.toml)")
+    options.add_argument("-v", "--verbose", action="store_true", **unset, help="more log detail, tracebacks on errors")
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dealticker", description="Follow one business deal in German news.")
-    parser.add_argument("--config", help="configuration file (default: $DEALTICKER_CONFIG or config/dealticker.toml)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="more log detail, tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="poll on schedule and serve the configured chat platforms").set_defaults(func=cmd_run)
-    poll = sub.add_parser("poll", help="run poll cycles by hand")
+    parser = argparse.ArgumentParser(prog="dealticker", description="Follow one business deal in German news.",
+                                     parents=[_global_options(in_command=False)])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    per_command = [_global_options(in_command=True)]
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, parents=per_command, help=help, description=help)
+        child.set_defaults(func=func)
+        return child
+
+    command("run", cmd_run, "poll on schedule and serve the configured chat platforms")
+    poll = command("poll", cmd_poll, "run poll cycles by hand")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--json", action="store_true", help="one JSON line per new alert")
-    poll.set_defaults(func=cmd_poll)
-    sub.add_parser("classify", help="classify JSON lines from stdin").set_defaults(func=cmd_classify)
-    sub.add_parser("chat", help="a local console chat with the bot").set_defaults(func=cmd_chat)
-    sub.add_parser("check-config", help="validate the configuration file").set_defaults(func=cmd_check_config)
+    command("classify", cmd_classify, "classify JSON lines from stdin")
+    command("chat", cmd_chat, "a local console chat with the bot")
+    command("check-config", cmd_check_config, "validate the configuration file")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)  # a usage error exits here with Exit.USAGE
     _setup_logging(args.verbose)
+    for stream in (sys.stdout, sys.stderr):
+        # A title with a character the terminal's encoding lacks must not end a command.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"Die Konfiguration ist ungültig ({len(exc.problems)} Problem(e)):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
-        return EXIT_CONFIG
+        return Exit.USAGE
     try:
-        return args.func(args, config)
+        return int(args.func(args, config))
     except KeyboardInterrupt:
-        return 130
+        return Exit.INTERRUPTED
     except Exception as exc:  # the one place a surprise becomes one line instead of a traceback
         if args.verbose:
             log.exception("failed")
         else:
             print(f"dealticker {args.command}: {type(exc).__name__}: {exc} (mehr mit --verbose)", file=sys.stderr)
-        return 1
+        return Exit.FAILURE
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Load and validate the TOML configuration into one frozen, typed object."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -142,27 +143,43 @@ def load_config(path: Path | str | None = None, env: dict[str, str] | None = Non
     problems: list[tuple[str, str]] = []
     cfg = build(raw, problems, env)
     if problems:
-        raise ConfigError(path, [f"environment: {where}: {msg}" if where.isupper() else
-                                 f"{path}:{_line_of(text, where)}: {where}: {msg}" for where, msg in problems])
+        # In file order, the environment's problems last, so the list reads top to bottom.
+        located = sorted((float("inf") if where.isupper() else _line_of(text, where), where, msg)
+                         for where, msg in problems)
+        raise ConfigError(path, [f"environment: {where}: {msg}" if line == float("inf") else
+                                 f"{path}:{line}: {where}: {msg}" for line, where, msg in located])
     return cfg.__class__(**{**cfg.__dict__, "source": str(path)})
 
 
+_PATH_PART = re.compile(r'"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_-]+)|\[(\d+)\]')
+
+
 def _line_of(text: str, where: str) -> int:
-    """Best-effort line number for a dotted path like `feeds[3].url` (tomllib keeps no positions)."""
+    """Best-effort line number for a TOML path like `feeds[3].url` or `deal.deal_terms."*kauf"`
+    (tomllib keeps no positions). An index counts `[[table]]` headers; on a key it points into
+    the key's value, which starts on the key's line."""
+    parts: list[tuple[str, int | None]] = []
+    for quoted, bare, index in _PATH_PART.findall(where):
+        if index and parts:
+            parts[-1] = (parts[-1][0], int(index))
+        elif not index:
+            parts.append((json.loads(f'"{quoted}"') if quoted else bare, None))
     lines = text.splitlines()
-    parts = re.findall(r"([A-Za-z_][\w-]*)(?:\[(\d+)\])?", where)
     start, line_no = 0, 1
     table: list[str] = []
     for name, index in parts:
         table.append(name)
-        header = re.compile(r"^\s*\[\[?\s*" + re.escape(".".join(table)) + r"\s*\]\]?\s*$")
-        key = re.compile(r"^\s*" + re.escape(name) + r"\s*=")
-        wanted = int(index) if index else 0
-        seen = -1
+        header = re.compile(r"^\s*\[\[?\s*" + r"\s*\.\s*".join(re.escape(t) for t in table) + r"\s*\]\]?\s*(#.*)?$")
+        key = re.compile(r"^\s*(?:" + re.escape(name) + "|" + re.escape(json.dumps(name, ensure_ascii=False))
+                         + "|'" + re.escape(name) + r"')\s*=")
+        headers_seen = -1
         for i in range(start, len(lines)):
-            if header.match(lines[i]) or key.match(lines[i]):
-                seen += 1
-                if seen == wanted:
+            if header.match(lines[i]):
+                headers_seen += 1
+                if headers_seen == (index or 0):
                     start, line_no = i + 1, i + 1
                     break
+            elif key.match(lines[i]):
+                start, line_no = i, i + 1
+                break
     return line_no

@@ -1,18 +1,20 @@
-"""Check the raw TOML tables against the expected schema and build the frozen Config."""
+"""Check the raw TOML tables against the expected schema and limits, and build the frozen Config."""
 from __future__ import annotations
 
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+import json
 import re
 from pathlib import Path
+from typing import Any, Callable
 
 from bot.config import (DEFAULT_DATABASE_URL, ROLES, BidderConfig, Config, DealConfig,
                         FeedConfig, PollConfig, SlackConfig, TelegramConfig)
+from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
+                               limit_for, listen_problem, url_problem, user_agent_problem)
 
 Problems = list[tuple[str, str]]
+Check = Callable[[str], "str | None"]
 
-# Known keys per table, with the Python type expected and a hint shown when the value is wrong.
+# Known keys per table, with the Python type expected; ranges are in bot/config_limits.py.
 _TOP = {"bot", "poll", "deal", "feeds", "telegram", "slack"}
 _BOT = {"languages": list, "timezone": str, "retention_days": int, "story_window_hours": int,
         "summary_max_chars": int, "summary_max_sentences": int, "database_url": str}
@@ -24,20 +26,28 @@ _DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dic
          "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list}
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
 _SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
-_MINIMUM = {"interval_seconds": 30, "timeout_seconds": 1, "max_bytes": 10_000, "concurrency": 1,
-            "per_host": 1, "retention_days": 1, "summary_max_chars": 80, "summary_max_sentences": 1,
-            "story_window_hours": 1, "max_backoff_seconds": 60, "jitter_seconds": 0}
+_FEED = {"name": str, "url": str, "language": str}
 _TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string", bool: "true or false",
                int: "a whole number", (int, float): "a number"}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_WORD = re.compile(r"\w")
+
+
+def _key(where: str, key: str) -> str:
+    """The path of `key` in `where`, quoted as TOML writes a key like "*verkauf$"."""
+    key = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
+    return f"{where}.{key}" if where else key
 
 
 def _check_table(raw: Any, where: str, known: dict, problems: Problems) -> dict:
+    """The options of one table that have the right type. A value out of its range is reported
+    and kept, so that what it contains is checked too (the Config is never used then)."""
     if not isinstance(raw, dict):
         problems.append((where, "must be a table ([" + where + "])"))
         return {}
     out = {}
     for key, value in raw.items():
-        path = f"{where}.{key}" if where else key
+        path = _key(where, key)
         if key not in known:
             close = [k for k in known if k[:4] == key[:4]]
             hint = f" — did you mean '{close[0]}'?" if close else f" — known keys: {', '.join(sorted(known))}"
@@ -47,31 +57,47 @@ def _check_table(raw: Any, where: str, known: dict, problems: Problems) -> dict:
         if (isinstance(value, bool) and expected is not bool) or not isinstance(value, expected):
             problems.append((path, f"must be {_TYPE_NAMES.get(expected, expected)}, not {value!r}"))
             continue
-        if key in _MINIMUM and value < _MINIMUM[key]:
-            problems.append((path, f"must be at least {_MINIMUM[key]}, not {value}"))
-            continue
+        limit = limit_for(path)
+        # An empty list that needs entries gets a message saying what belongs there, further on.
+        problem = limit.problem(value) if limit and not (limit.unit == "entries" and not value) else None
+        if problem:
+            problems.append((path, problem))
         out[key] = value
     return out
 
 
-def _strings(value: list, where: str, problems: Problems) -> tuple[str, ...]:
+def _term_problem(term: str) -> str | None:
+    if not _WORD.search(term.strip("*$ ")):
+        return "must contain a letter or digit (a bare * or $ would match everything)"
+    return LIMITS["term"].problem(term)
+
+
+def _strings(value: list, where: str, problems: Problems, check: Check | None = _term_problem) -> tuple[str, ...]:
     good = []
     for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            problems.append((f"{where}[{i}]", f"must be a non-empty string, not {item!r}"))
+        problem = (f"must be a non-empty string, not {item!r}" if not isinstance(item, str) or not item.strip()
+                   else check(item.strip()) if check else None)
+        if problem:
+            problems.append((f"{where}[{i}]", problem))
         else:
             good.append(item.strip())
     return tuple(good)
 
 
 def _weights(value: dict, where: str, problems: Problems, negative: bool) -> tuple[tuple[str, float], ...]:
-    out = []
+    out, limit = [], LIMITS[f"{where}[]"]
     for term, weight in value.items():
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-            problems.append((f"{where}.{term}", f"the weight must be a number, e.g. \"{term}\" = 0.5"))
-        elif (weight > 0) if negative else (weight <= 0):
-            sign = "negative (e.g. -0.5)" if negative else "positive (e.g. 0.5)"
-            problems.append((f"{where}.{term}", f"the weight must be {sign}, not {weight}"))
+        path = _key(where, term)
+        problem = _term_problem(term)
+        if problem:
+            problems.append((path, problem))
+        elif isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            problems.append((path, f"the weight must be a number, e.g. \"{term}\" = {limit.high}"))
+        elif (weight >= 0) if negative else (weight <= 0):
+            problems.append((path, f"the weight must be {'negative' if negative else 'positive'} "
+                                   f"({limit.text()}), not {weight}"))
+        elif limit.problem(weight):
+            problems.append((path, f"the weight {limit.problem(weight)}"))
         else:
             out.append((term.strip().lower(), float(weight)))
     return tuple(out)
@@ -84,12 +110,9 @@ def _bidders(value: list, problems: Problems) -> tuple[BidderConfig, ...]:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
             problems.append((where, "each bidder needs a name, e.g. { name = \"Oracle\", aliases = [\"Oracle\"] }"))
             continue
-        unknown = set(item) - {"name", "aliases"}
-        if unknown:
-            problems.append((where, f"unknown option(s) {', '.join(sorted(unknown))} — a bidder has name and aliases"))
-        aliases = _strings(item.get("aliases", []), f"{where}.aliases", problems) if isinstance(
-            item.get("aliases", []), list) else problems.append((f"{where}.aliases", "must be a list")) or ()
-        name = item["name"].strip()
+        b = _check_table(item, where, {"name": str, "aliases": list}, problems)
+        name = b["name"].strip()
+        aliases = _strings(b.get("aliases", []), f"{where}.aliases", problems)
         if name.lower() in names:
             problems.append((where, f"bidder '{name}' is listed twice"))
         names.add(name.lower())
@@ -100,12 +123,14 @@ def _bidders(value: list, problems: Problems) -> tuple[BidderConfig, ...]:
 def _roles(value: dict, problems: Problems) -> tuple[tuple[str, tuple[str, ...]], ...]:
     out = []
     for role, cues in value.items():
-        where = f"deal.roles.{role}"
+        where = _key("deal.roles", role)
         if role not in ROLES:
             problems.append((where, f"unknown role — roles are {', '.join(ROLES)}"))
         elif not isinstance(cues, list):
             problems.append((where, "must be a list of words that signal this role"))
         else:
+            if LIMITS["deal.roles[]"].problem(cues):
+                problems.append((where, LIMITS["deal.roles[]"].problem(cues)))
             out.append((role, tuple(c.lower() for c in _strings(cues, where, problems))))
     return tuple(out)
 
@@ -132,22 +157,39 @@ def _deal(raw: Any, problems: Problems) -> DealConfig | None:
     )
 
 
+def _language_problem(code: str) -> str | None:
+    known = known_languages()
+    return None if code in known else (f"unknown language {code!r} — use a code langdetect knows: "
+                                       f"{', '.join(sorted(known))}")
+
+
 def _feeds(raw: Any, problems: Problems) -> tuple[FeedConfig, ...]:
     if not isinstance(raw, list) or not raw:
         problems.append(("feeds", "needs at least one [[feeds]] entry with name and url"))
         return ()
-    out, urls = [], set()
+    if LIMITS["feeds"].problem(raw):
+        problems.append(("feeds", LIMITS["feeds"].problem(raw)))
+    out, urls, names = [], set(), set()
     for i, item in enumerate(raw):
         where = f"feeds[{i}]"
-        f = _check_table(item, where, {"name": str, "url": str, "language": str}, problems)
+        f = _check_table(item, where, _FEED, problems)
         url = f.get("url", "").strip()
-        if not url.startswith(("http://", "https://", "file://")) or len(url) < 9:
-            problems.append((f"{where}.url", f"{url or 'missing'}: must be an http://, https:// or file:// address"))
+        if not url and isinstance(item, dict) and "url" in item and not isinstance(item["url"], str):
+            continue  # the wrong type is reported already
+        problem = url_problem(url) if url else "missing — each feed needs an http://, https:// or file:// address"
+        if problem:
+            problems.append((f"{where}.url", f"{url[:100]}: {problem}" if url else problem))
             continue
-        if url in urls:
-            problems.append((f"{where}.url", f"{url} is listed twice"))
-        urls.add(url)
-        out.append(FeedConfig(name=f.get("name", url).strip() or url, url=url, language=f.get("language")))
+        # Without a name the address stands in for it, cut to the length a name may have.
+        name = f.get("name", "").strip() or url[:int(LIMITS["feeds[].name"].high)]
+        for seen, value, field in ((urls, url, "url"), (names, name.casefold(), "name")):
+            if value in seen:
+                problems.append((f"{where}.{field}", f"{value[:100]} is listed twice"))
+            seen.add(value)
+        language = f["language"].lower() if "language" in f else None
+        if language is not None and _language_problem(language):
+            problems.append((f"{where}.language", _language_problem(language)))
+        out.append(FeedConfig(name=name, url=url, language=language))
     return tuple(out)
 
 
@@ -163,21 +205,31 @@ def _secret(env: dict[str, str], name: str, problems: Problems) -> str:
     return value
 
 
+def _platform(raw: Any, name: str, known: dict, problems: Problems) -> dict:
+    """The options shared by both chat platforms: channels in the platform's form and a listen address."""
+    options = _check_table(raw, name, known, problems)
+    form, example = CHANNEL_FORMS[name]
+    options["channels"] = _strings(options.get("channels", []), f"{name}.channels", problems,
+                                   lambda c: None if form.fullmatch(c) else f"must be {example}")
+    listen = next(k for k in known if k.endswith("_listen"))
+    if listen in options and listen_problem(options[listen]):
+        problems.append((f"{name}.{listen}", listen_problem(options[listen])))
+    return options
+
+
 def _telegram(raw: Any, env: dict[str, str], problems: Problems) -> TelegramConfig:
-    options = _check_table(raw, "telegram", _TELEGRAM, problems)
+    options = _platform(raw, "telegram", _TELEGRAM, problems)
     token = _secret(env, "TELEGRAM_BOT_TOKEN", problems)
     if token and not re.fullmatch(r"\d+:[\w-]{20,}", token):
         problems.append(("TELEGRAM_BOT_TOKEN", "does not look like a bot token (digits, a colon, then 35 "
                                                "characters, as @BotFather gives it)"))
     return TelegramConfig(
         token=token, api_url=env.get("TELEGRAM_API_URL") or None, webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
-        webhook_secret=_secret(env, "TELEGRAM_WEBHOOK_SECRET", problems),
-        channels=_strings(options.get("channels", []), "telegram.channels", problems),
-        **{k: options[k] for k in ("link_previews", "webhook_listen", "webhook_port") if k in options})
+        webhook_secret=_secret(env, "TELEGRAM_WEBHOOK_SECRET", problems), **options)
 
 
 def _slack(raw: Any, env: dict[str, str], problems: Problems) -> SlackConfig:
-    options = _check_table(raw, "slack", _SLACK, problems)
+    options = _platform(raw, "slack", _SLACK, problems)
     bot, app = _secret(env, "SLACK_BOT_TOKEN", problems), _secret(env, "SLACK_APP_TOKEN", problems)
     secret = _secret(env, "SLACK_SIGNING_SECRET", problems)
     if bot and not bot.startswith("xoxb-"):
@@ -188,8 +240,17 @@ def _slack(raw: Any, env: dict[str, str], problems: Problems) -> SlackConfig:
         problems.append(("SLACK_BOT_TOKEN", "is set, but neither SLACK_APP_TOKEN (Socket Mode) nor "
                                             "SLACK_SIGNING_SECRET (HTTP mode) is"))
     return SlackConfig(bot_token=bot, app_token=app, signing_secret=secret, api_url=env.get("SLACK_API_URL") or None,
-                       channels=_strings(options.get("channels", []), "slack.channels", problems),
-                       **{k: options[k] for k in ("unfurl_links", "http_listen", "http_port") if k in options})
+                       **options)
+
+
+def _languages(bot: dict, problems: Problems) -> tuple[str, ...]:
+    codes = tuple(s.lower() for s in _strings(bot.get("languages", ["de"]), "bot.languages", problems,
+                                             lambda code: _language_problem(code.lower())))
+    if "languages" in bot and not bot["languages"]:
+        problems.append(("bot.languages", "needs at least one language code, e.g. [\"de\"]"))
+    if len(set(codes)) < len(codes):
+        problems.append(("bot.languages", "lists a language twice"))
+    return codes
 
 
 def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
@@ -200,15 +261,18 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
     poll = _check_table(raw.get("poll", {}), "poll", _POLL, problems)
     deal = _deal(raw.get("deal"), problems)
     feeds = _feeds(raw.get("feeds"), problems)
-    languages = tuple(s.lower() for s in _strings(bot.get("languages", ["de"]), "bot.languages", problems))
+    languages = _languages(bot, problems)
     timezone = bot.get("timezone", "Europe/Berlin")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if timezone not in known_time_zones():
         problems.append(("bot.timezone", f"unknown time zone {timezone!r} — use an IANA name like Europe/Berlin"))
     if "jitter_seconds" in poll and poll["jitter_seconds"] >= poll.get("interval_seconds", 600):
         problems.append(("poll.jitter_seconds", "must be smaller than poll.interval_seconds"))
+    if "user_agent" in poll and user_agent_problem(poll["user_agent"]):
+        problems.append(("poll.user_agent", user_agent_problem(poll["user_agent"])))
     database_url = env.get("DATABASE_URL") or bot.get("database_url") or DEFAULT_DATABASE_URL
+    if database_problem(database_url):
+        problems.append(("DATABASE_URL" if env.get("DATABASE_URL") else "bot.database_url",
+                         database_problem(database_url)))
     if deal is None:
         deal = DealConfig(name="", subject=(), deal_terms=(), negative_terms=(), bidders=())
     return Config(

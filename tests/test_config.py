@@ -1,16 +1,19 @@
 """The configuration: the shipped file is valid, and every mistake is named with its line."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, _line_of, load_config
+from bot.config_limits import LIMITS, doc_anchor
 from tests.conftest import ROOT
 
 SHIPPED = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -37,6 +40,13 @@ def test_config_is_frozen(shipped_config):
 def test_database_url_comes_from_environment(tmp_path):
     cfg = load_config(_write(tmp_path, SHIPPED), env={"DATABASE_URL": "postgresql+psycopg://db/x"})
     assert cfg.database_url == "postgresql+psycopg://db/x"
+
+
+def test_database_url_that_cannot_be_opened_is_refused_without_showing_it(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, SHIPPED), env={"DATABASE_URL": "postgres-secret@host"})
+    assert caught.value.problems == ["environment: DATABASE_URL: is not a database URL — e.g. "
+                                     "sqlite:///data/dealticker.db or postgresql+psycopg://user@host/db"]
 
 
 def test_environment_names_the_file(tmp_path):
@@ -100,7 +110,7 @@ def test_check_config_cli(tmp_path):
     assert ok.returncode == 0 and "OK" in ok.stdout
     bad = _cli("--config", str(_write(tmp_path, SHIPPED.replace("per_host = 2", "per_host = 0"))), "check-config")
     assert bad.returncode == 2
-    assert "poll.per_host: must be at least 1" in bad.stderr
+    assert "poll.per_host: must be between 1 and 16, not 0" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 
@@ -126,3 +136,74 @@ def test_secrets_come_from_the_environment_or_a_file_and_never_show(tmp_path):
     assert "environment: TELEGRAM_BOT_TOKEN: does not look like a bot token" in text
     assert "SLACK_BOT_TOKEN: must be the bot token that starts with xoxb-" in text
     assert "not-a-token" not in text and "xoxp-user-token" not in text
+
+
+# Values the check once let through, after which `poll` crashed or no alert was ever sent:
+# (text in the shipped file, its replacement, the option the problem must name, text on the named line).
+NONSENSE = [
+    ("retention_days = 90", "retention_days = 1000000000", "bot.retention_days", None),
+    ("story_window_hours = 48", "story_window_hours = 1000000000000", "bot.story_window_hours", None),
+    ("interval_seconds = 600", "interval_seconds = 1000000000000000", "poll.interval_seconds", None),
+    ("threshold = 0.7", "threshold = 7", "deal.threshold", None),
+    ('languages = ["de"]', 'languages = ["deutsch"]', "bot.languages[0]", None),
+    ("bidder_weight = 0.4", "bidder_weight = -3", "deal.bidder_weight", None),
+    ('"bieter" = 1.0', '"bieter" = 60', "deal.deal_terms.bieter", None),
+    ('"tiktok shop" = -1.0', '"tiktok shop" = -5', 'deal.negative_terms."tiktok shop"', None),
+    ('"verkaufen" = 0.6', '"*" = 0.6', 'deal.deal_terms."*"', None),
+    ('name = "heise online"', 'name = "T3N"', "feeds[10].name", 'name = "t3n"'),
+    ('url = "https://t3n.de/rss.xml"', 'url = "https://www.spiegel.de/wirtschaft/index.rss"', "feeds[10].url", None),
+    ('url = "https://t3n.de/rss.xml"', 'url = "ftp://t3n.de/rss.xml"', "feeds[10].url", None),
+    ('url = "https://t3n.de/rss.xml"', 'url = "https://t3n.de/' + "x" * 2000 + '"', "feeds[10].url", None),
+    ('name = "t3n"', 'name = "' + "t" * 201 + '"', "feeds[10].name", None),
+    ('url = "https://t3n.de/rss.xml"\nlanguage = "de"', 'url = "https://t3n.de/rss.xml"\nlanguage = "deutsch"',
+     "feeds[10].language", 'language = "deutsch"'),
+    ("http_port = 3000", "http_port = -5", "slack.http_port", None),
+    ("webhook_port = 8443", "webhook_port = 70000", "telegram.webhook_port", None),
+    ('webhook_listen = "0.0.0.0"', 'webhook_listen = "mein server"', "telegram.webhook_listen", None),
+    ("channels = []\n# Show", 'channels = ["Allgemein"]\n# Show', "telegram.channels[0]", "channels ="),
+    ('user_agent = "Dealticker/0.1 (German deal-news alert bot)"', 'user_agent = "' + "x" * 100_000 + '"',
+     "poll.user_agent", None),
+    ('user_agent = "Dealticker/0.1 (German deal-news alert bot)"', 'user_agent = "Dealticker\\r\\nX: y"',
+     "poll.user_agent", None),
+    ('timezone = "Europe/Berlin"', 'timezone = "Europe/Berlinn"', "bot.timezone", None),
+    ("summary_max_chars = 300", "summary_max_chars = 100000", "bot.summary_max_chars", None),
+    ("max_bytes = 5000000", "max_bytes = 10000000000", "poll.max_bytes", None),
+    ('name = "Walmart"', 'name = "' + "W" * 150 + '"', "deal.bidders[1].name", None),
+    ('# database_url = "sqlite:///data/dealticker.db"', 'database_url = "mysql://db/deals"', "bot.database_url", None),
+]
+
+
+@pytest.mark.parametrize("old, new, option, on_line", NONSENSE, ids=[n[2] + ":" + n[1][-12:] for n in NONSENSE])
+def test_nonsense_is_refused_with_the_option_and_its_line(tmp_path, old, new, option, on_line):
+    assert SHIPPED.count(old) == 1, old
+    text = SHIPPED.replace(old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, text), env={})
+    [problem] = caught.value.problems
+    _, line, where, _ = problem.split(":", 3)
+    assert where.strip() == option, problem
+    assert (on_line or new.split("\n")[-1][:20]) in text.splitlines()[int(line) - 1], problem
+
+
+def _comment_above(lines: list[str], line_no: int) -> str:
+    """The nearest comment block above a line, passing over other options and [[table]] headers."""
+    i = line_no - 2
+    while i >= 0 and lines[i].strip() and not lines[i].lstrip().startswith(("#", "[deal", "[bot", "[poll")) \
+            and ("=" in lines[i] or lines[i].lstrip().startswith("[[")):
+        i -= 1
+    block = []
+    while i >= 0 and lines[i].lstrip().startswith("#"):
+        block.insert(0, lines[i].lstrip("# ").strip())
+        i -= 1
+    return " ".join(block)
+
+
+@pytest.mark.parametrize("key", list(LIMITS))
+def test_every_limit_is_stated_in_the_shipped_file_and_the_readme(key):
+    lines = SHIPPED.splitlines()
+    anchor = doc_anchor(key)
+    line_no = _line_of(SHIPPED, anchor)
+    assert re.match(r"\s*\[*" + re.escape(anchor.split(".")[-1]), lines[line_no - 1].replace("deal.", "")), anchor
+    assert LIMITS[key].text() in _comment_above(lines, line_no), (key, LIMITS[key].text())
+    configuration = README[README.index("## Configuration"):README.index("## How it works")]
+    assert LIMITS[key].text() in configuration, (key, LIMITS[key].text())

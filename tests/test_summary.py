@@ -41,3 +41,24 @@ def test_boilerplate_is_removed(junk):
 
 def test_empty_teaser_falls_back_to_title():
     assert summarise("Oracle bekommt Tiktok", "") == "Oracle bekommt Tiktok"
+
+
+@pytest.mark.parametrize("junk", ["Mehr lesen\nhttps://example.org/a", "Weiterlesen\n\n…",
+                                  "The post TikTok: Oracle vorn appeared first on Blog.\nTeilen"])
+def test_call_to_action_before_a_line_break_is_removed(junk):
+    # The old pattern ended in `.*$`, which stops at a line break, so the boilerplate stayed.
+    assert summarise("Titel", f"Bytedance prüft die Angebote.\n{junk}") == "Bytedance prüft die Angebote."
+
+
+def test_huge_teaser_still_gives_whole_sentences_within_the_limit():
+    sentence = "Oracle und Silver Lake verhandeln weiter über die Zukunft der Plattform in den USA. "
+    teaser = sentence * (10_000_000 // len(sentence))
+    assert summarise("Titel", teaser, max_chars=300, max_sentences=2) == (sentence * 2).strip()
+
+
+def test_a_sentence_cut_by_the_reading_window_is_not_shown():
+    # A long photo credit is cleaned away, which pulls a sentence that runs past the part of the
+    # teaser that is read into the summary's reach; it must not appear cut off.
+    teaser = "Erster Satz. Foto: " + "x" * 1160 + " Der zweite Satz endet erst nach dem Fenster, viel später."
+    summary = summarise("Titel", teaser, max_chars=300)
+    assert summary.endswith(".") and all(s.strip() + "." in teaser for s in summary.split(".")[:-1])
