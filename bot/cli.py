@@ -1,10 +1,11 @@
-"""Command line: run, poll --once, classify, chat, check-config."""
+"""Command line: run, poll --once, feeds, classify, chat, check-config."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from enum import IntEnum
 
@@ -44,14 +45,51 @@ def cmd_check_config(args, config: Config) -> int:
     return Exit.OK
 
 
+def _interrupt(signum: int, _frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def cmd_run(args, config: Config) -> int:
     from bot.runner import run
 
+    # Until the event loop takes the signals over, SIGTERM (docker stop) ends the start-up as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    store = None
+    try:
+        store = _open_store(config)
+        asyncio.run(run(config, store))
+    except KeyboardInterrupt as exc:
+        log.info("Dealticker stopped (%s) before it was running.", exc.args[0] if exc.args else "SIGINT")
+    finally:
+        if store is not None:
+            store.close()
+    return Exit.OK  # a service asked to stop has done what it should
+
+
+def cmd_feeds(args, config: Config) -> int:
+    from bot.feedstate import health, retried
+    from bot.messages import feed_counts, feed_line
+
     store = _open_store(config)
     try:
-        asyncio.run(run(config, store))
-    except KeyboardInterrupt:
-        pass
+        configured = [(f.url, f.name) for f in config.feeds]
+        states = store.feed_states(configured)
+        if args.retry is not None:
+            wanted = args.retry.strip().lower()
+            chosen = [s for s in states if not wanted or wanted in (s.name.lower(), s.url.lower())]
+            if not chosen:
+                print(f"Keinen Feed „{args.retry[:80]}“ gefunden. Die Namen stehen in der Liste von "
+                      "`dealticker feeds`.", file=sys.stderr)
+                return Exit.USAGE
+            troubled = [s for s in chosen if health(s) in ("failing", "gone")]
+            store.save_feed_states([retried(s) for s in troubled])
+            print(f"{len(troubled)} gestörte Feeds werden beim nächsten Abruf wieder versucht"
+                  f"{'' if troubled else ' (keiner war gestört)'}.")
+            states = store.feed_states(configured)
+        for state in states:
+            print(feed_line(state, config.timezone))
+            print(f"    {state.url}" + (f" → {state.moved_to}" if state.moved_to else ""))
+        print(f"Feeds: {feed_counts(states)}")
     finally:
         store.close()
     return Exit.OK
@@ -134,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     poll = command("poll", cmd_poll, "run poll cycles by hand")
     poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
     poll.add_argument("--json", action="store_true", help="one JSON line per new alert")
+    feeds = command("feeds", cmd_feeds, "list every feed: state, last success, error, next try")
+    feeds.add_argument("--retry", nargs="?", const="", metavar="NAME",
+                       help="clear the back-off of the failing feed NAME (of every failing feed without NAME)")
     command("classify", cmd_classify, "classify JSON lines from stdin")
     command("chat", cmd_chat, "a local console chat with the bot")
     command("check-config", cmd_check_config, "validate the configuration file")

@@ -29,7 +29,7 @@ PROBLEMS = {
 }
 
 # What a feed's state amounts to, for /status and `dealticker feeds`, in the order they are listed.
-HEALTH = {"failing": "gestört", "gone": "abgeschaltet", "new": "noch nicht abgerufen", "ok": "in Ordnung"}
+HEALTH = {"failing": "gestört", "gone": "abgeschaltet", "new": "wartet auf den nächsten Abruf", "ok": "in Ordnung"}
 
 
 def health(state: FeedState) -> str:
@@ -63,8 +63,8 @@ def next_state(state: FeedState, result: FetchResult, problem: str | None, error
         delay = backoff_seconds(errors, poll.interval_seconds, poll.max_backoff_seconds)
         if result.retry_after:
             delay = max(delay, int(min(result.retry_after, poll.max_backoff_seconds)))
-        log.warning("feed %r (%s) failed (%d in a row, next try in %d s): %s", state.name, moved or state.url,
-                    errors, delay, error)
+        log.warning("feed %r (%s) failed (%d in a row, next try in %d s): %s", state.name,
+                    (moved or state.url)[:200], errors, delay, error)
         return dataclasses.replace(state, error_count=errors, last_error=error, error_kind=problem,
                                    last_polled=now, moved_to=moved, next_attempt=now + timedelta(seconds=delay))
     changed = result.status == "ok"

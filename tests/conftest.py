@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -84,14 +85,21 @@ def feed_bytes(name: str) -> bytes:
     return (FEEDS / name).read_bytes()
 
 
+def write_config(tmp_path: Path, feeds: list[tuple[str, str]]) -> Path:
+    """The shipped configuration with these (name, url) feeds instead of the shipped ones."""
+    config = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
+    config = config[: config.index("# Feeds to poll.")]
+    config += "".join(f"[[feeds]]\nname = {json.dumps(n)}\nurl = {json.dumps(u)}\nlanguage = \"de\"\n"
+                      for n, u in feeds)
+    path = tmp_path / "dealticker.toml"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
 def start_dealticker(tmp_path: Path, feeds: list[tuple[str, str]], env: dict[str, str] | None = None,
                      log_name: str = "run.log", args: tuple[str, ...] = ("run",)) -> subprocess.Popen:
     """`dealticker run` as its own process: the shipped deal, these feeds, a SQLite file in tmp_path."""
-    config = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
-    config = config[: config.index("# Feeds to poll.")]
-    config += "".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\nlanguage = "de"\n' for name, url in feeds)
-    (tmp_path / "dealticker.toml").write_text(config, encoding="utf-8")
-    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEALTICKER_CONFIG": str(tmp_path / "dealticker.toml"),
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DEALTICKER_CONFIG": str(write_config(tmp_path, feeds)),
                 "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}", **(env or {})}
     log = open(tmp_path / log_name, "w")
     return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=full_env, stdout=log,

@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import ROLES, load_config
 from bot.config_limits import LIMITS, known_languages
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_config
 from tests.feedserver import Route
 from tests.test_telegram_restart import FEED as RELEVANT_FEED
 
@@ -29,14 +29,6 @@ def _env(tmp_path: Path, db: str = "bot.db") -> dict[str, str]:
 def _cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, cwd=ROOT,
                           timeout=timeout, env=env or {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-
-
-def _with_feeds(tmp_path: Path, feeds: list[tuple[str, str]]) -> Path:
-    text = SHIPPED[: SHIPPED.index("# Feeds to poll.")]
-    text += "".join(f"[[feeds]]\nname = {json.dumps(n)}\nurl = {json.dumps(u)}\nlanguage = \"de\"\n" for n, u in feeds)
-    path = tmp_path / "dealticker.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize("args", [
@@ -66,12 +58,12 @@ def test_usage_errors_exit_2(args):
 
 def test_poll_once_exits_1_when_every_feed_failed_and_0_when_one_worked(tmp_path, feed_server):
     feed_server.routes["/gone"] = Route(status=500, body=b"down")
-    config = _with_feeds(tmp_path, [("Kaputt", feed_server.url("/gone")), ("Fehlt", feed_server.url("/missing"))])
+    config = write_config(tmp_path, [("Kaputt", feed_server.url("/gone")), ("Fehlt", feed_server.url("/missing"))])
     failed = _cli("poll", "--once", "--config", str(config), env=_env(tmp_path, "a.db"))
     assert failed.returncode == 1, failed.stderr
     assert "Kein abgerufener Feed war erreichbar" in failed.stderr and "Traceback" not in failed.stderr
     feed_server.routes["/ok"] = Route(body=FEED)
-    config = _with_feeds(tmp_path, [("Kaputt", feed_server.url("/gone")), ("Gut", feed_server.url("/ok"))])
+    config = write_config(tmp_path, [("Kaputt", feed_server.url("/gone")), ("Gut", feed_server.url("/ok"))])
     partly = _cli("poll", "--once", "--config", str(config), env=_env(tmp_path, "b.db"))
     assert partly.returncode == 0, partly.stderr
     assert "Zuschlag" in partly.stdout
@@ -156,3 +148,31 @@ def test_a_config_at_every_upper_bound_survives_poll_and_run(tmp_path, feed_serv
             run.kill()
     output = (tmp_path / "run.log").read_text()
     assert code == 0 and "Zuschlag" in output and "Traceback" not in output, output[-3000:]
+
+
+def test_feeds_lists_every_feed_and_retry_clears_the_back_off(tmp_path, feed_server):
+    feed_server.routes["/ok"] = Route(body=FEED)
+    feed_server.routes["/down"] = Route(status=503, body=b"busy")
+    config = str(write_config(tmp_path, [("Gut", feed_server.url("/ok")), ("Kaputt", feed_server.url("/down"))]))
+    env = _env(tmp_path)
+    assert _cli("poll", "--once", "--config", config, env=env).returncode == 0
+
+    listed = _cli("feeds", "--config", config, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "Gut: in Ordnung, zuletzt abgerufen" in listed.stdout
+    assert ("Kaputt: gestört – Fehlerantwort des Servers (HTTP 503 Service Unavailable); 1 Fehlversuch; "
+            "nächster Versuch") in listed.stdout
+    assert feed_server.url("/down") in listed.stdout
+    assert "Feeds: 1 gestört, 1 in Ordnung (2 Feeds)" in listed.stdout
+
+    unknown = _cli("feeds", "--retry", "Nirgends", "--config", config, env=env)
+    assert unknown.returncode == 2 and "Nirgends" in unknown.stderr
+
+    retried = _cli("feeds", "--retry", "kaputt", "--config", config, env=env)
+    assert retried.returncode == 0
+    assert "1 gestörte Feeds werden beim nächsten Abruf wieder versucht" in retried.stdout
+    assert "Kaputt: wartet auf den nächsten Abruf" in retried.stdout
+    hits = len(feed_server.hits("/down"))
+    # Without the retry the feed would wait one poll interval; now the next poll asks it at once.
+    _cli("poll", "--once", "--config", config, env=env)
+    assert len(feed_server.hits("/down")) == hits + 1
