@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/telegram_fanout.py [--chats 10000] [--groups-share 0.0] [--quick]
                                                  [--deadline SECONDS] [--progress SECONDS]
 
-What it does (prints figures, asserts nothing about timing):
+What it does (prints figures, asserts nothing about timing; the set-up is bench/telegram_rig.py's Rig,
+shared with bench/reply_burst.py):
   * starts the loopback Bot API stand-in (tests.telegram_stub.TelegramStub) with Telegram's limits
     enforced: stub.limit_rate(per_second=30, per_chat_per_second=1, per_group_per_minute=20);
   * builds a throwaway SQLite store (bot.store.Store, migrate()), subscribes --chats Telegram chats
@@ -30,109 +31,26 @@ import argparse
 import asyncio
 import bisect
 import collections
-import dataclasses
-import logging
 import statistics
 import sys
-import tempfile
 import time
-import warnings
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commands import Commands  # noqa: E402
-from bot.config import TelegramConfig, load_config  # noqa: E402
-from bot.deliver import Deliverer  # noqa: E402
-from bot.platforms.telegram import TelegramPlatform  # noqa: E402
-from bot.store import Store  # noqa: E402
-from tests.factories import article  # noqa: E402
-from tests.telegram_stub import TelegramStub  # noqa: E402
-
-warnings.filterwarnings("ignore", message=".*retry_after.*")
-TITLE = "TikTok-Verkauf: Oracle und Silver Lake unterzeichnen Vertrag für das US-Geschäft"
-UNFINISHED = ("pending", "sending")
-
-
-class CountingHandler(logging.Handler):
-    """Counts warnings and errors by logger and keeps the first few lines for the report."""
-
-    def __init__(self, keep: int = 10):
-        super().__init__(logging.WARNING)
-        self.counts: collections.Counter = collections.Counter()
-        self.first: list[str] = []
-        self.keep = keep
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.counts[(record.levelname, record.name)] += 1
-        if len(self.first) < self.keep:
-            line = f"{record.levelname} {record.name}: {record.getMessage()}"
-            if record.exc_info and record.exc_info[1] is not None:
-                line += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
-            self.first.append(line)
-
-
-def chat_ids(n: int, groups_share: float) -> list[str]:
-    """n distinct chat ids; chat i is a group (negative id) when the running share steps up."""
-    out = []
-    for i in range(n):
-        group = int((i + 1) * groups_share) > int(i * groups_share)
-        out.append(str(-(100000 + i)) if group else str(100000 + i))
-    return out
-
-
-def busiest_window(times: list[float], window: float = 1.0) -> int:
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while times[lo] <= t - window:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
+from bench.telegram_rig import Rig, busiest_window, chat_ids, pct, setup_logging  # noqa: E402
 
 
 async def bench(args) -> int:
-    counter = CountingHandler()
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().addHandler(counter)
-
+    counter = setup_logging()
     n = args.chats
     deadline_s = args.deadline or (n / 27.0) * 1.5 + 60
-    shipped = load_config(ROOT / "config" / "dealticker.toml", env={})
-    tmp = tempfile.TemporaryDirectory(prefix="telegram-fanout-")
-    stub = TelegramStub().start()
-    platform = None
-    worker = None
-    stop = asyncio.Event()
-    store = None
-    crashed: list[str] = []
-    try:
-        stub.limit_rate(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
-        config = dataclasses.replace(shipped, feeds=(), database_url=f"sqlite:///{Path(tmp.name) / 'bench.db'}",
-                                     telegram=TelegramConfig(token=stub.token, api_url=stub.base_url))
-        store = Store(config.database_url)
-        store.migrate()
-
-        chats = chat_ids(n, args.groups_share)
-        t = time.perf_counter()
-        for chat in chats:
-            store.subscribe("telegram", chat)
-        subscribe_s = time.perf_counter() - t
-        groups = sum(c.startswith("-") for c in chats)
-        print(f"setup: {n} chats subscribed ({groups} groups) in {subscribe_s:.1f} s; "
-              f"deadline {deadline_s:.0f} s; stub at {stub.base_url}", flush=True)
-
-        platform = TelegramPlatform(config.telegram, Commands(config, store))
+    chats = chat_ids(n, args.groups_share)
+    groups = sum(c.startswith("-") for c in chats)
+    async with Rig(chats) as rig:
         # Time each send as the worker sees it (PTB request + the stub's answer), without changing it.
         latencies: list[float] = []
-        real_send = platform.send
+        real_send = rig.platform.send
 
         async def timed_send(chat_id, thread_id, reply):
             t0 = time.perf_counter()
@@ -141,74 +59,16 @@ async def bench(args) -> int:
             finally:
                 latencies.append(time.perf_counter() - t0)
 
-        platform.send = timed_send
-        t = time.perf_counter()
-        await platform.start()
-        print(f"setup: platform started in {time.perf_counter() - t:.2f} s "
-              f"(getMe, setMyCommands, long polling)", flush=True)
-
-        deliverer = Deliverer(store, {"telegram": platform}, config.timezone)
-        worker = asyncio.create_task(deliverer.run(stop))
-        await asyncio.sleep(0.2)  # the worker's first (empty) round
-
+        rig.platform.send = timed_send
         cpu0, loop_cpu0 = time.process_time(), time.thread_time()
-        wall0 = time.perf_counter()
-        epoch0 = time.time()
-        new, _updated = await asyncio.to_thread(store.add_articles, [article(TITLE)], 48)
-        deliverer.wake()
-        enqueue_s = time.perf_counter() - wall0
-        counts = await asyncio.to_thread(store.delivery_counts)
-        print(f"setup: add_articles -> {len(new)} alert, outbox {counts} in {enqueue_s:.2f} s", flush=True)
-
-        next_progress = wall0 + args.progress
-        last_sent, last_t = 0, wall0
-        timed_out = False
-        while True:
-            if worker.done():
-                crashed.append(f"delivery worker ended early: {worker.exception()!r}")
-                break
-            counts = await asyncio.to_thread(store.delivery_counts)
-            now = time.perf_counter()
-            if now >= next_progress:
-                sent_now = counts.get("sent", 0)
-                print(f"[{now - wall0:6.1f} s] sent {sent_now:6d}/{n}  "
-                      f"{(sent_now - last_sent) / (now - last_t):5.1f}/s last interval  "
-                      f"429s {stub.rate_limited}  outbox {counts}  cpu {time.process_time() - cpu0:.1f} s",
-                      flush=True)
-                last_sent, last_t = sent_now, now
-                next_progress += args.progress
-            if not any(counts.get(s, 0) for s in UNFINISHED):
-                break
-            if now - wall0 > deadline_s:
-                timed_out = True
-                break
-            await asyncio.sleep(0.25)
+        wall0, epoch0 = time.perf_counter(), time.time()
+        await rig.publish()
+        timed_out = not await rig.drain(deadline_s, args.progress)
         wall = time.perf_counter() - wall0
         cpu, loop_cpu = time.process_time() - cpu0, time.thread_time() - loop_cpu0
-        failures_before_stop = len(stub.failures)
-    except Exception as exc:  # report, then still clean up and print what we have
-        logging.getLogger("bench").exception("benchmark crashed")
-        crashed.append(f"{type(exc).__name__}: {exc}")
-        raise
-    finally:
-        stop.set()
-        if worker is not None:
-            try:
-                await asyncio.wait_for(worker, 30)
-            except Exception as exc:
-                crashed.append(f"stopping the worker: {type(exc).__name__}: {exc}")
-        if platform is not None:
-            try:
-                await asyncio.wait_for(platform.stop(), 30)
-            except Exception as exc:
-                crashed.append(f"stopping the platform: {type(exc).__name__}: {exc}")
-        final_counts = store.delivery_counts() if store is not None else {}
-        sent = stub.sent()
-        rate_limited, failures, drops = stub.rate_limited, stub.failures, stub.drops
-        stub.stop()
-        if store is not None:
-            store.close()
-        tmp.cleanup()
+        failures_before_stop = len(rig.stub.failures)
+    deliverer, crashed, final_counts = rig.deliverer, rig.crashed, rig.final_counts
+    sent, rate_limited, failures, drops = rig.sent, rig.rate_limited, rig.failures, rig.drops
 
     # --- figures ------------------------------------------------------------------------
     per_chat = collections.Counter(str(m["chat_id"]) for m in sent)

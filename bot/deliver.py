@@ -6,18 +6,14 @@ import logging
 import time
 from collections import defaultdict
 
-from aiolimiter import AsyncLimiter
-
 from bot.messages import alert_message
 from bot.models import Alert
+from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, ChatMoved, DeliveryError, Platform, Rejected, RetryLater, Transient
 from bot.store import Delivery, Store
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-# Run 10 % under the platform's limits: its clock and ours differ, and a message sent at exactly
-# the limit is rate-limited as often as not.
-MARGIN = 1.1
 MAX_BACKOFF = 300.0
 CONCURRENCY = 16
 RECOVERY_EVERY = 60.0
@@ -27,19 +23,15 @@ class Deliverer:
     """Works the outbox until stopped. A row is claimed (pending → sending) right before its
     send and marked sent right after, so a crash in between leaves it "sending": such rows are
     marked uncertain once their claim is stale (another instance may still be sending them) and
-    are not sent again, because a duplicate is worse than one missed alert in one chat."""
+    are not sent again, because a duplicate is worse than one missed alert in one chat.
+    Pacing is the platform's (platform.pacer), shared with its command replies, which go first."""
 
     def __init__(self, store: Store, platforms: dict[str, Platform], timezone: str):
         self.store = store
         self.platforms = platforms
         self.timezone = timezone
         self._wake = asyncio.Event()
-        # Capacity 1 in every limiter: aiolimiter's bucket would otherwise let a full second's
-        # worth burst out at once and then go on at the full rate, twice the limit in that second.
-        self._overall = {n: AsyncLimiter(1, MARGIN / p.limits.per_second) for n, p in platforms.items()}
-        self._chat_next: dict[tuple[str, str], float] = {}
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._paused_until: dict[str, float] = {}
         self._stop = asyncio.Event()
         self.sent = 0
 
@@ -79,7 +71,6 @@ class Deliverer:
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)
         await asyncio.gather(*(self._chat_queue(chat_rows, alerts) for chat_rows in by_chat.values()))
-        self._forget_old_stamps()
         return len(rows)
 
     async def _chat_queue(self, rows: list[Delivery], alerts: dict[int, Alert]) -> None:
@@ -91,22 +82,15 @@ class Deliverer:
                 if not await self._one(row, alerts.get(row.alert_id)):
                     return  # the chat moved or is gone: its other rows were re-queued or failed
 
-    async def _pace_chat(self, row: Delivery, platform: Platform) -> None:
-        # After a "retry after", the whole platform waits: Telegram does not say whether the
-        # limit hit was the chat's or the bot's, and hammering on risks a long flood ban.
-        while (wait := self._paused_until.get(row.platform, 0) - time.monotonic()) > 0:
-            await asyncio.sleep(wait)
-        # A chat's spacing is counted from its last actual send, not from when that send was
-        # allowed: the wait for the platform-wide slot in between would otherwise shrink the gap.
-        wait = self._chat_next.get((row.platform, row.chat_id), 0) - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def _sending(self, row: Delivery, platform: Platform) -> None:
-        gap = MARGIN / platform.limits.per_chat_per_second
-        if platform.is_group(row.chat_id):
-            gap = max(gap, MARGIN * 60 / platform.limits.per_group_per_minute)
-        self._chat_next[(row.platform, row.chat_id)] = time.monotonic() + gap
+    async def _turn(self, pacer: Pacer, chat_id: str) -> bool:
+        """Wait for the pacer's turn; False when stopped first (during a burst of command replies
+        alerts may wait long, and the row must stay pending rather than hold up the shutdown)."""
+        turn = asyncio.ensure_future(pacer.turn(chat_id))
+        stopped = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait((turn, stopped), return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        turn.cancel()
+        return not self._stop.is_set()
 
     async def _one(self, row: Delivery, alert: Alert | None) -> bool:
         """Deliver one row; False when the chat itself changed and its queue must be re-read."""
@@ -116,22 +100,18 @@ class Deliverer:
             await asyncio.to_thread(self.store.finish_delivery, row.id, "failed", error="alert expired")
             return True
         reply = alert_message(alert, self.timezone)
-        await self._pace_chat(row, platform)
-        if self._stop.is_set():
-            return True
+        # The pacer's turn first, then the claim, then at once the request: a claimed row never
+        # waits, so a crash can catch at most the one or two rows on the wire.
+        if not await self._turn(platform.pacer, row.chat_id):
+            return True  # stopped: the row stays pending for the next start
         try:
             if row.status == "sent":  # a story gained another outlet: edit what the chat has
-                await self._overall[row.platform].acquire()
-                self._sending(row, platform)
                 await platform.edit(row.chat_id, row.message_id, reply)
                 await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=row.message_id)
                 return True
-            # The platform-wide slot first, then the claim, then at once the request: a claimed
-            # row never waits, so a crash can catch at most the one or two rows on the wire.
-            await self._overall[row.platform].acquire()
             if not await asyncio.to_thread(self.store.claim_delivery, row.id):
                 return True  # another instance took it
-            self._sending(row, platform)
+            platform.pacer.sending(row.chat_id)
             message_id = await platform.send(row.chat_id, row.thread_id, reply)
         except DeliveryError as exc:
             await self._failed(row, exc, where)
@@ -151,8 +131,7 @@ class Deliverer:
             await asyncio.to_thread(store.finish_delivery, row.id, "sent", message_id=row.message_id)
         elif isinstance(exc, RetryLater):
             log.info("%s: %s", where, exc)
-            self._paused_until[row.platform] = max(self._paused_until.get(row.platform, 0),
-                                                   time.monotonic() + exc.seconds)
+            self.platforms[row.platform].pacer.pause(exc.seconds)
             await asyncio.to_thread(store.retry_delivery, row.id, exc.seconds, str(exc), False)
         elif isinstance(exc, ChatMoved):
             log.warning("%s: chat moved to %s; subscription and queue follow it", where, exc.new_chat_id)
@@ -169,9 +148,3 @@ class Deliverer:
             level = logging.ERROR if isinstance(exc, Rejected) else logging.WARNING
             log.log(level, "%s: giving up: %s", where, exc)
             await asyncio.to_thread(store.finish_delivery, row.id, "failed", error=str(exc))
-
-    def _forget_old_stamps(self) -> None:
-        # With 10,000 chats the spacing stamps would pile up; a stamp in the past says nothing.
-        if len(self._chat_next) > 5000:
-            now = time.monotonic()
-            self._chat_next = {k: v for k, v in self._chat_next.items() if v > now}

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.messages import Reply
+
+if TYPE_CHECKING:  # bot.pacing imports this module for the errors
+    from bot.pacing import Pacer
 
 
 class DeliveryError(Exception):
@@ -53,6 +56,7 @@ class Platform(Protocol):
 
     name: str
     limits: Limits
+    pacer: Pacer  # shared by the delivery worker and the adapter's command replies
 
     async def start(self) -> None:
         """Connect and begin answering commands."""

@@ -6,6 +6,7 @@ from typing import TextIO
 
 from bot.commands import Caller, Commands
 from bot.messages import Reply
+from bot.pacing import Pacer
 from bot.platforms.base import Limits
 
 LOCAL = "local"  # the one console chat: `dealticker chat` and `dealticker run` share it
@@ -33,6 +34,7 @@ class ConsolePlatform:
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
         self._printed = 0
+        self.pacer = Pacer(self.limits, self.is_group)
 
     async def start(self) -> None:
         return None

@@ -10,10 +10,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot.commands import Caller, Commands
 from bot.config import SlackConfig
 from bot.messages import Reply, Span
+from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
 
 log = logging.getLogger(__name__)
@@ -72,8 +74,9 @@ class SlackPlatform:
     def __init__(self, config: SlackConfig, commands: Commands):
         self.config = config
         self.commands = commands
+        self.pacer = Pacer(self.limits, self.is_group)
         # Only connection errors are retried inside the client; rate limits come back to the
-        # delivery worker, which re-queues the message and pauses instead of blocking here.
+        # delivery worker (or the pacer, for replies), which pause instead of blocking here.
         self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url or AsyncWebClient.BASE_URL,
                                      retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=2)])
         self.app = AsyncApp(client=self.client, signing_secret=config.signing_secret or None,
@@ -125,16 +128,27 @@ class SlackPlatform:
         line = text if name == "/dealticker" else f"{name} {text}"
         if name == "/dealticker" and not line:
             line = "help"
-        reply = await self._answer(command.get("channel_id", ""), "", line)
-        fallback, blocks = render_blocks(reply)
-        await respond(text=fallback, blocks=blocks, response_type="ephemeral" if reply.private else "in_channel",
-                      unfurl_links=False)
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        async with self.pacer.in_order(f"{channel}/{user}"):
+            reply = await self._answer(channel, "", line)
+            fallback, blocks = render_blocks(reply)
+            # An ephemeral answer is seen by its user alone: it is paced as that user's own chat,
+            # so a crowd asking in one channel is not answered one a second.
+            await self.pacer.reply(
+                f"{channel}/{user}" if reply.private else channel,
+                lambda: _call(respond, text=fallback, blocks=blocks, unfurl_links=False,
+                              response_type="ephemeral" if reply.private else "in_channel"),
+                f"slack channel {channel}: reply to {name}")
 
     async def _on_mention(self, event: dict, say) -> None:
         text = _MENTION.sub("", event.get("text") or "").strip() or "help"
-        reply = await self._answer(event.get("channel", ""), "", text)
-        fallback, blocks = render_blocks(reply)
-        await say(text=fallback, blocks=blocks, thread_ts=event.get("thread_ts"), unfurl_links=False)
+        channel = event.get("channel", "")
+        async with self.pacer.in_order(f"{channel}/{event.get('user', '')}"):
+            reply = await self._answer(channel, "", text)
+            fallback, blocks = render_blocks(reply)
+            await self.pacer.reply(channel, lambda: _call(say, text=fallback, blocks=blocks,
+                                                          thread_ts=event.get("thread_ts"), unfurl_links=False),
+                                   f"slack channel {channel}: reply to a mention")
 
     async def _on_error(self, error: Exception, body: dict) -> None:
         channel = (body or {}).get("channel_id") or ((body or {}).get("event") or {}).get("channel")
@@ -143,27 +157,46 @@ class SlackPlatform:
     # --- delivery ----------------------------------------------------------------------
     async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
         fallback, blocks = render_blocks(reply)
-        try:
-            response = await self.client.chat_postMessage(
-                channel=chat_id, text=fallback, blocks=blocks, thread_ts=thread_id or None,
-                unfurl_links=self.config.unfurl_links, unfurl_media=self.config.unfurl_links)
-        except SlackApiError as exc:
-            raise _translate(exc) from exc
-        except (ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        response = await _call(self.client.chat_postMessage, channel=chat_id, text=fallback, blocks=blocks,
+                               thread_ts=thread_id or None, unfurl_links=self.config.unfurl_links,
+                               unfurl_media=self.config.unfurl_links)
         return str(response["ts"])
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
         fallback, blocks = render_blocks(reply)
-        try:
-            await self.client.chat_update(channel=chat_id, ts=message_id, text=fallback, blocks=blocks)
-        except SlackApiError as exc:
-            raise _translate(exc) from exc
-        except (ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise Transient(f"{type(exc).__name__}: {exc}") from exc
+        await _call(self.client.chat_update, channel=chat_id, ts=message_id, text=fallback, blocks=blocks)
 
     def is_group(self, chat_id: str) -> bool:
         return False  # Slack has no per-group minute limit; one message per second per channel
+
+
+async def _call(method, /, **kwargs):
+    """One Web API call or response_url post, its errors told in the delivery errors the pacer and
+    the worker act on. A response_url answers with a bare status (slack_sdk raises nothing): a 429
+    or 5xx there must not pass for success."""
+    try:
+        response = await method(**kwargs)
+    except SlackApiError as exc:
+        raise _translate(exc) from exc
+    except (ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise Transient(f"{type(exc).__name__}: {exc}") from exc
+    status = getattr(response, "status_code", 200)
+    if isinstance(response, WebhookResponse) and status != 200:
+        if status == 429:
+            retry_after = (response.headers or {}).get("Retry-After") or (response.headers or {}).get("retry-after")
+            raise RetryLater(_seconds(retry_after), "Slack rate limit on the response URL")
+        if status >= 500:
+            raise Transient(f"response URL: HTTP {status}")
+        raise Rejected(f"response URL: HTTP {status} {response.body[:100]}")
+    return response
+
+
+def _seconds(header) -> float:
+    value = (header[0] if isinstance(header, list) else header) or "1"
+    try:
+        return float(value)
+    except ValueError:
+        return 1.0
 
 
 def _translate(exc: SlackApiError) -> Exception:
@@ -171,8 +204,7 @@ def _translate(exc: SlackApiError) -> Exception:
     error = (exc.response.get("error") if exc.response is not None and exc.response.data else None) or ""
     if error == "ratelimited" or status == 429:
         headers = exc.response.headers or {}
-        retry = headers.get("Retry-After") or headers.get("retry-after") or "1"
-        return RetryLater(float(retry[0] if isinstance(retry, list) else retry), "Slack rate limit")
+        return RetryLater(_seconds(headers.get("Retry-After") or headers.get("retry-after")), "Slack rate limit")
     if error in GONE:
         return ChatGone(error)
     if status >= 500 or error in ("internal_error", "fatal_error", "service_unavailable", "request_timeout"):

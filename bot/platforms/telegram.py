@@ -16,6 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot.commands import HELP, Caller, Commands
 from bot.config import TelegramConfig
 from bot.messages import Reply
+from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, ChatMoved, Limits, Rejected, RetryLater, Transient
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,14 @@ def _chat(chat_id: str) -> int | str:
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
 
 
+async def _call(method, /, **kwargs):
+    """One Bot API call, its errors told in the delivery errors the pacer and the worker act on."""
+    try:
+        return await method(**kwargs)
+    except TelegramError as exc:
+        raise _translate(exc) from exc
+
+
 class TelegramPlatform:
     name = "telegram"
     limits = Limits(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
@@ -61,10 +70,13 @@ class TelegramPlatform:
     def __init__(self, config: TelegramConfig, commands: Commands):
         self.config = config
         self.commands = commands
+        self.pacer = Pacer(self.limits, self.is_group)
         # A pool as wide as the delivery worker's concurrency: with PTB's default of one
         # connection, sends queue up in the client and reach Telegram in bursts over its limit.
+        # Updates are handled side by side: one chat's reply waiting for its turn (or a "retry
+        # after") must not hold up every other chat's; the pacer keeps each chat's in order.
         builder = (Application.builder().token(config.token).connect_timeout(10).read_timeout(20)
-                   .connection_pool_size(16).pool_timeout(30))
+                   .connection_pool_size(16).pool_timeout(30).concurrent_updates(True))
         if config.api_url:
             builder = builder.base_url(config.api_url)
         self.app = builder.build()
@@ -122,13 +134,17 @@ class TelegramPlatform:
 
     async def _answer(self, message: Message, user_id: int | None, text: str) -> None:
         word = text.split()[0].lstrip("/").split("@")[0].lower() if text.split() else ""
-        caller = await self._caller(message, user_id, needs_admin=word in ("subscribe", "unsubscribe"))
-        reply = await asyncio.to_thread(self.commands.handle, caller, text)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=cmd)]
-                                       for label, cmd in reply.buttons]) if reply.buttons else None
-        await message.reply_text(render_html(reply), parse_mode=ParseMode.HTML, reply_markup=markup,
-                                 link_preview_options=LinkPreviewOptions(is_disabled=True),
-                                 do_quote=reply.private and message.chat.type != ChatType.PRIVATE)
+        chat_id = str(message.chat.id)
+        async with self.pacer.in_order(chat_id):
+            caller = await self._caller(message, user_id, needs_admin=word in ("subscribe", "unsubscribe"))
+            reply = await asyncio.to_thread(self.commands.handle, caller, text)
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=cmd)]
+                                           for label, cmd in reply.buttons]) if reply.buttons else None
+            await self.pacer.reply(chat_id, lambda: _call(
+                message.reply_text, text=render_html(reply), parse_mode=ParseMode.HTML, reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                do_quote=reply.private and message.chat.type != ChatType.PRIVATE),
+                f"telegram chat {chat_id}: reply to /{word}")
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -139,12 +155,14 @@ class TelegramPlatform:
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        if query is None or query.data not in COMMANDS or not isinstance(query.message, Message):
-            if query:
-                await query.answer()
+        if query is None:
             return
-        await query.answer()
-        await self._answer(query.message, query.from_user.id, f"/{query.data}")
+        chat_id = str(update.effective_chat.id) if update.effective_chat else "?"
+        # Answering stops the button's spinner; it is no chat message, so it skips the pacing.
+        await self.pacer.reply(chat_id, lambda: _call(query.answer),
+                               f"telegram chat {chat_id}: answer to button {query.data!r}", paced=False)
+        if query.data in COMMANDS and isinstance(query.message, Message):
+            await self._answer(query.message, query.from_user.id, f"/{query.data}")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else "?"
@@ -153,12 +171,9 @@ class TelegramPlatform:
 
     # --- delivery ----------------------------------------------------------------------
     async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
-        try:
-            message = await self.app.bot.send_message(
-                chat_id=_chat(chat_id), text=render_html(reply), parse_mode=ParseMode.HTML,
-                message_thread_id=int(thread_id) if thread_id else None, link_preview_options=self._previews)
-        except TelegramError as exc:
-            raise _translate(exc) from exc
+        message = await _call(self.app.bot.send_message, chat_id=_chat(chat_id), text=render_html(reply),
+                              parse_mode=ParseMode.HTML, message_thread_id=int(thread_id) if thread_id else None,
+                              link_preview_options=self._previews)
         return str(message.message_id)
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
