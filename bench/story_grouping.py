@@ -29,7 +29,8 @@ from bot.models import Article, Verdict  # noqa: E402
 from bot.parse import normalise  # noqa: E402
 from bot.relevance import RelevanceModel  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.stories import subject_stems  # noqa: E402
+from bot.german import GermanText  # noqa: E402
+from bot.stories import StoryModel  # noqa: E402
 
 DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "events_dev.jsonl"
 
@@ -111,15 +112,16 @@ def _article(item: dict) -> Article:
     return Article(entry, Verdict(True, 1.0, ("bench",)), "de", (), item["teaser"] or entry.title)
 
 
-def store_grouping(items: list[dict], config: Config) -> dict[str, int]:
-    """Feed the items one by one through Store.add_articles, as polls would; item link -> alert id."""
-    ignore = subject_stems(config.deal.subject)
+def store_grouping(items: list[dict], config: Config, model: StoryModel | None = None) -> dict[str, int]:
+    """Feed the items one by one through Store.add_articles with the pipeline's story model, as polls
+    would; item link -> alert id."""
+    model = model or StoryModel.build(config.deal, GermanText())
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/bench.db")
         try:
             store.migrate()
             for item in items:
-                store.add_articles([_article(item)], config.story_window_hours, ignore)
+                store.add_articles([_article(item)], config.story_window_hours, model)
             with store.engine.connect() as conn:
                 rows = conn.execute(select(schema.items.c.link, schema.items.c.alert_id)).all()
         finally:

@@ -10,14 +10,16 @@ from datetime import datetime, timezone
 
 from bot.bidders import BidderFinder
 from bot.config import Config
+from bot.events import Features
 from bot.feedstate import health, next_state, problem_text
 from bot.fetch import Fetcher, FetchResult
+from bot.german import GermanText
 from bot.language import LanguageDetector
 from bot.models import Article, BidderMention, Entry, FeedState, PollReport, Verdict
 from bot.parse import FeedParseError, parse_feed
 from bot.relevance import RelevanceModel
 from bot.store import Store
-from bot.stories import subject_stems
+from bot.stories import StoryModel
 from bot.summary import summarise
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class Analysis:
     language: str
     bidders: tuple[BidderMention, ...]
     summary: str
+    features: Features | None = None  # for the story model; only relevant items have them
 
 
 class Analyser:
@@ -39,6 +42,10 @@ class Analyser:
         self.relevance = RelevanceModel.build(config.deal)
         self.bidders = BidderFinder.build(config.deal)
         self.language = LanguageDetector()
+        # The German text layer loads its model on the first relevant item and is shared by every
+        # stage that reads text through it (today the story model).
+        self.german = GermanText()
+        self.stories = StoryModel.build(config.deal, self.german)
         # Company names are the same in every language and sway langdetect on short headlines
         # ("Perplexity will mit TikTok USA fusionieren" came out English): detect without them.
         names = list(config.deal.subject) + [a for b in config.deal.bidders for a in b.aliases]
@@ -56,7 +63,8 @@ class Analyser:
             return Analysis(verdict, language, (), "")
         summary = summarise(title, teaser, self.config.summary_max_chars, self.config.summary_max_sentences,
                             language if language in ("de", "en") else "de")
-        return Analysis(verdict, language, self.bidders.find(title, teaser), summary)
+        return Analysis(verdict, language, self.bidders.find(title, teaser), summary,
+                        self.stories.features(title, teaser))
 
 
 class Pipeline:
@@ -64,7 +72,6 @@ class Pipeline:
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
-        self.story_ignore = subject_stems(config.deal.subject)
 
     async def poll_once(self) -> PollReport:
         """One cycle over every due feed; a failing feed or item is recorded and never stops the rest."""
@@ -100,7 +107,7 @@ class Pipeline:
         # Items first, then the feeds' validators: a crash in between fetches the items again
         # (and finds them stored) instead of getting "304 Not Modified" and losing them.
         new, updated = await asyncio.to_thread(self.store.add_articles, articles, self.config.story_window_hours,
-                                               self.story_ignore)
+                                               self.analyser.stories)
         await asyncio.to_thread(self.store.save_feed_states, new_states)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
@@ -156,7 +163,7 @@ class Pipeline:
             if a.language not in self.config.languages:
                 log.debug("relevant item in %s skipped: %r", a.language, entry.title[:80])
                 continue
-            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary))
+            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, a.features))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
 
