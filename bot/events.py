@@ -11,6 +11,7 @@ from bot.match import normalise
 
 # The title states the event; the teaser adds context, background and earlier steps.
 TITLE, TEASER = 2.0, 1.0
+PART = 0.5  # a compound's modifier counts half
 
 # Who acts in deal news beyond the configured bidders and the names the tagger finds. Each entry is a
 # lemma, a compound head, a lemma prefix ("richter*": Richter, Richterin, Bundesrichter) or consecutive
@@ -72,6 +73,8 @@ ACTIONS = {
     "investition": ("investieren", "einsteigen", "einstieg", "beteiligen", "beteiligung", "staatsfonds",
                     "anteilseigner"),
     "bewertung": ("bewerten", "bewertung", "wert"),
+    "gruendung": ("gruenden", "gruendung", "joint venture", "gemeinschaftsunternehmen", "ableger", "neugruendung",
+                  "neu unternehmen", "eigentuemerstruktur"),
 }
 # Names that only say who reported: never an actor of the event.
 REPORTERS = frozenset("reuters bloomberg cnbc npr dpa afp ap wsj wall street journal financial times "
@@ -131,6 +134,10 @@ class FeatureExtractor:
                     _put(terms, t.lemma, weight)
                     if t.head != t.lemma and t.head not in self.ignore:
                         _put(terms, t.head, weight)
+                    # A compound's other parts tie it to other wordings: "Exportliste", "Exportkontrolle".
+                    for part in t.parts[:-1]:
+                        if len(part) > 3 and part not in self.ignore:
+                            _put(terms, part, weight * PART)
                 if t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS and t.pos != "CARD":
                     _put(actors, t.lemma, weight)
             lemmas = [t.lemma for t in tokens]

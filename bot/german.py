@@ -33,6 +33,7 @@ class Token:
     start: int  # offset in the text
     joined: bool = False  # a part of a hyphenated compound after its first part ("Verbot" in "Tiktok-Verbot")
     initial: bool = False  # the first word of a sentence, quote or headline part
+    parts: tuple[str, ...] = ()  # a compound's meaningful parts, folded: "Exportliste" -> ("export", "liste")
 
     @property
     def content(self) -> bool:
@@ -62,9 +63,9 @@ class GermanText:
                 out.append(Token(word, word.rstrip(".").replace(",", "."), "CARD", word.rstrip("."), False,
                                  m.start(), joined, initial))
             else:
-                lemma, tag, head, name_like = self._word(word, initial and not joined)
-                proper = _proper(word, name_like)
-                out.append(Token(word, lemma, tag, head, proper, m.start(), joined, initial))
+                lemma, tag, head, name_like, parts = self._word(word, initial and not joined)
+                out.append(Token(word, lemma, tag, head, _proper(word, name_like), m.start(), joined, initial,
+                                 parts))
             pos = m.end()
         return _join_split_verbs(out)
 
@@ -93,8 +94,8 @@ class GermanText:
                     self._tagger = HanoverTagger(MODEL)
         return self._tagger
 
-    def _analyse_word(self, word: str, initial: bool) -> tuple[str, str, str, bool]:
-        """(lemma, tag, compound head, looks like a name) for one word, without context.
+    def _analyse_word(self, word: str, initial: bool) -> tuple[str, str, str, bool, tuple[str, ...]]:
+        """(lemma, tag, compound head, looks like a name, compound parts) for one word, without context.
 
         Context-free on purpose: HanTa's sentence tagger costs 2-8 ms per sentence and cannot be cached,
         while headlines give little context anyway; per word, a word costs once per process."""
@@ -119,7 +120,8 @@ class GermanText:
         name_like = tag == "NE" or (best < _UNKNOWN and any(t == "NE" and p >= best - 1.0 for t, p in tags))
         if name_like and tag != "NE":
             lemma = head = normalise(word)  # a noun's inflection rules cut names: "Biden" came out as "bid"
-        return lemma, tag, head, name_like
+        parts = tuple(normalise(m) for m in meaningful) if head != lemma else ()
+        return lemma, tag, head, name_like, parts
 
 
 def _join_split_verbs(tokens: list[Token]) -> list[Token]:

@@ -41,19 +41,22 @@ from bot.match import normalise
 log = logging.getLogger(__name__)
 
 
+# What a pair of items is compared on (`StoryModel.pair`); a story scores by its best pair and its
+# average pair on each of them (a story of several outlets speaks with more voices than one).
+SIGNALS = ("words", "facts", "same_action", "same_actor", "other_event", "hours", "same_outlet", "actors", "actions")
+
+
 @dataclass(frozen=True)
 class Rules:
-    """The weights of the event model; measured on the labelled events set (bench/story_grouping.py)."""
+    """The event model's weights. Fitted by logistic regression (join / not join) on the 2020 part of
+    the labelled events set, rounded, and checked on the 2021-2025 part (bench/NOTES-german.md)."""
 
-    join: float = 0.45  # a story's best pair must score this much
-    words: float = 1.0  # weighted cosine of lemmas and compound heads, 0..1
-    facts: float = 0.35  # per shared rare fact (days, date, amount, vote), scaled by rarity
-    facts_cap: float = 0.5
-    same_action: float = 0.15  # same main action class in both titles
-    same_actor: float = 0.1  # same rare main actor in both titles
-    other_action: float = 0.25  # same main actor, different main action: a later step
-    hours_free: float = 12.0  # no time penalty within this gap
-    per_hour: float = 0.01  # then this much per hour
+    best: tuple[float, ...] = (0.33, 0.2, 0.78, -0.18, -0.59, -1.32, -0.31, 0.87, 1.08)  # per SIGNALS
+    mean: tuple[float, ...] = (0.25, 0.55, 0.65, 0.54, -0.57, -1.22, -0.08, 0.5, 0.78)
+    size: float = -0.45  # per five items: a big story needs more to join
+    bias: float = 0.07
+    join: float = 0.0  # join the best story whose score is at least this (log-odds)
+    neutral: float = 0.35  # actor/action similarity when one side names none: unknown, not different
     min_corpus: int = 30  # a corpus smaller than this counts as this big (unseen words are rare)
 
 
@@ -141,52 +144,56 @@ class StoryModel:
 
     def decide(self, item: Item, recent: list[Item], corpus: Corpus, window: timedelta) -> Decision:
         """Which story `item` belongs to among the `recent` items' stories, or a new one."""
-        best: tuple[float, int | None, tuple[str, ...]] = (0.0, None, ())
+        members: dict[int, list[Item]] = {}
         for other in recent:
-            if other.story is None or abs(other.published - item.published) > window:
-                continue
-            score, reasons = self.pair(item, other, corpus)
+            if other.story is not None and abs(other.published - item.published) <= window:
+                members.setdefault(other.story, []).append(other)
+        best: tuple[float, int | None, tuple[str, ...]] = (float("-inf"), None, ())
+        for story, items in members.items():
+            score, reasons = self.story_score(item, items, corpus)
             if score > best[0]:
-                best = (score, other.story, reasons)
+                best = (score, story, reasons)
         score, story, reasons = best
         joins = story is not None and score >= self.rules.join
-        log.debug("story decision for %r: %s (score %.3f: %s)", item.title[:80],
+        log.debug("story decision for %r: %s (score %.2f: %s)", item.title[:80],
                   "joins a story" if joins else "new story", score, "; ".join(reasons))
-        return Decision(story if joins else None, round(score, 3), reasons)
+        return Decision(story if joins else None, round(score, 3) if story is not None else 0.0, reasons)
 
-    def pair(self, a: Item, b: Item, corpus: Corpus) -> tuple[float, tuple[str, ...]]:
-        """How strongly two items report one event, and why."""
+    def story_score(self, item: Item, members: list[Item], corpus: Corpus) -> tuple[float, tuple[str, ...]]:
+        """Log-odds that `item` reports the event of the story that `members` report, and why."""
+        for m in members:
+            if same_article(item, m):
+                return 99.0, (f"same article as {m.source}'s",)
         r = self.rules
-        if same_article(a, b):
-            return 1.0, (f"same article as {b.source}'s",)
+        pairs = [self.pair(item, m, corpus) for m in members]
+        best = [max(p[k] for p in pairs) for k in SIGNALS]
+        mean = [sum(p[k] for p in pairs) / len(pairs) for k in SIGNALS]
+        score = (sum(w * v for w, v in zip(r.best, best)) + sum(w * v for w, v in zip(r.mean, mean))
+                 + r.size * min(len(members), 5) / 5 + r.bias)
+        reasons = tuple(f"{k} {v:.2f}" for k, v in zip(SIGNALS, best) if v) + (f"{len(members)} items",)
+        return score, reasons
+
+    def pair(self, a: Item, b: Item, corpus: Corpus) -> dict[str, float]:
+        """The signals that two items report one event (or not), each 0..1 (facts up to 1.5)."""
+        r = self.rules
         fa, fb = a.features, b.features
-        reasons = []
-        words = _cosine(fa.terms, fb.terms, lambda k: corpus.rarity(f"w:{k}"))
-        score = r.words * words
-        reasons.append(f"words {words:.2f}")
-        facts = [k for k in fa.facts if _fact_in(k, fb.facts)]
-        if facts:
-            gain = min(r.facts_cap, sum(r.facts * corpus.rarity(f"f:{k}") for k in facts))
-            score += gain
-            reasons.append(f"facts {','.join(facts)} +{gain:.2f}")
         actors_a, actors_b = _main(fa.actors), _main(fb.actors)
         actions_a, actions_b = _main(fa.actions), _main(fb.actions)
-        shared_actors = {k for k in actors_a & actors_b if corpus.rarity(f"a:{k}") > 0.3}
-        if actions_a & actions_b:
-            score += r.same_action
-            reasons.append(f"same action {','.join(sorted(actions_a & actions_b))}")
-            if shared_actors:
-                score += r.same_actor
-                reasons.append(f"same actor {','.join(sorted(shared_actors))}")
-        elif actions_a and actions_b and shared_actors:
-            score -= r.other_action
-            reasons.append(f"{','.join(sorted(shared_actors))}: {','.join(sorted(actions_a))} "
-                           f"vs {','.join(sorted(actions_b))}")
-        hours = abs((a.published - b.published).total_seconds()) / 3600
-        if hours > r.hours_free:
-            score -= r.per_hour * (hours - r.hours_free)
-            reasons.append(f"{hours:.0f} h apart")
-        return score, tuple(reasons)
+        shared = {k for k in actors_a & actors_b if corpus.rarity(f"a:{k}") > 0.3}
+        differ = bool(actions_a and actions_b and not actions_a & actions_b)
+        return {
+            "words": _cosine(fa.terms, fb.terms, lambda k: corpus.rarity(f"w:{k}")),
+            "facts": min(1.5, sum(corpus.rarity(f"f:{k}") for k in fa.facts if _fact_in(k, fb.facts))),
+            "same_action": float(bool(actions_a & actions_b)),
+            "same_actor": float(bool(shared)),
+            # Different main actors doing different things: the Senate passes, the President signs.
+            "other_event": float(differ and bool(actors_a) and bool(actors_b) and not actors_a & actors_b),
+            "hours": min(48.0, abs((a.published - b.published).total_seconds()) / 3600) / 24,
+            "same_outlet": float(bool(_outlet(a.source) & _outlet(b.source))),
+            "actors": (_cosine(fa.actors, fb.actors, lambda k: corpus.rarity(f"a:{k}"))
+                       if fa.actors and fb.actors else r.neutral),
+            "actions": _cosine(fa.actions, fb.actions, lambda k: 1.0) if fa.actions and fb.actions else r.neutral,
+        }
 
 
 def same_article(a: Item, b: Item) -> bool:
