@@ -64,7 +64,7 @@ class GermanText:
                                  m.start(), joined, initial))
             else:
                 lemma, tag, head, name_like, parts = self._word(word, initial and not joined)
-                out.append(Token(word, lemma, tag, head, _proper(word, name_like), m.start(), joined, initial,
+                out.append(Token(word, lemma, tag, head, _proper(word, tag, name_like), m.start(), joined, initial,
                                  parts))
             pos = m.end()
         return _join_split_verbs(out)
@@ -144,8 +144,9 @@ def _join_split_verbs(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def _proper(word: str, name_like: bool) -> bool:
-    return name_like or (len(word) > 1 and word.isupper())
+def _proper(word: str, tag: str, name_like: bool) -> bool:
+    # Acronyms, and capitalised foreign words and non-words ("Zi" in "Shou Zi Chew") are names too.
+    return name_like or (len(word) > 1 and word.isupper()) or (tag in ("FM", "XY") and word[0].isupper())
 
 
 def _adjacent(text: str, left: Token, right: Token) -> bool:

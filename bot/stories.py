@@ -56,6 +56,7 @@ class Rules:
     size: float = -0.45  # per five items: a big story needs more to join
     bias: float = 0.07
     join: float = 0.0  # join the best story whose score is at least this (log-odds)
+    min_words: float = 0.1  # below this, words in common are no evidence of their own
     neutral: float = 0.35  # actor/action similarity when one side names none: unknown, not different
     min_corpus: int = 30  # a corpus smaller than this counts as this big (unseen words are rare)
 
@@ -171,6 +172,10 @@ class StoryModel:
         score = (sum(w * v for w, v in zip(r.best, best)) + sum(w * v for w, v in zip(r.mean, mean))
                  + r.size * min(len(members), 5) / 5 + r.bias)
         reasons = tuple(f"{k} {v:.2f}" for k, v in zip(SIGNALS, best) if v) + (f"{len(members)} items",)
+        if not any(p["words"] >= r.min_words or p["facts"] or p["same_action"] or p["same_actor"]
+                   or (p["actors"] and p["actors"] != r.neutral) for p in pairs):
+            # Nothing in common but the time: being close in time alone makes no event.
+            return min(score, r.join - 1.0), reasons + ("nothing in common",)
         return score, reasons
 
     def pair(self, a: Item, b: Item, corpus: Corpus) -> dict[str, float]:
