@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 
 from bot.bidders import BidderFinder
 from bot.config import Config
-from bot.events import Features
 from bot.feedstate import health, next_state, problem_text
 from bot.fetch import Fetcher, FetchResult
 from bot.german import GermanText
@@ -31,7 +30,6 @@ class Analysis:
     language: str
     bidders: tuple[BidderMention, ...]
     summary: str
-    features: Features | None = None  # for the story model; only relevant items have them
 
 
 class Analyser:
@@ -63,8 +61,7 @@ class Analyser:
             return Analysis(verdict, language, (), "")
         summary = summarise(title, teaser, self.config.summary_max_chars, self.config.summary_max_sentences,
                             language if language in ("de", "en") else "de")
-        return Analysis(verdict, language, self.bidders.find(title, teaser), summary,
-                        self.stories.features(title, teaser))
+        return Analysis(verdict, language, self.bidders.find(title, teaser), summary)
 
 
 class Pipeline:
@@ -163,7 +160,13 @@ class Pipeline:
             if a.language not in self.config.languages:
                 log.debug("relevant item in %s skipped: %r", a.language, entry.title[:80])
                 continue
-            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, a.features))
+            try:
+                # The German text layer runs here, on relevant items only (tens a day, not thousands).
+                features = self.analyser.stories.features(entry.title, entry.teaser, entry.published)
+            except Exception:  # the store reads the item again; a text-layer bug must not lose it
+                log.exception("could not read story features of %r from %s", entry.title[:80], entry.source)
+                features = None
+            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, features))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
 

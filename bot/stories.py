@@ -79,6 +79,7 @@ class Decision:
     score: float
     reasons: tuple[str, ...]
     joins: int | None = None  # or the story that the batch's item at this index opened; both None: new story
+    features: Features | None = None  # what the model read from the item, for the store to keep
 
     @property
     def opens(self) -> bool:
@@ -122,19 +123,26 @@ class StoryModel:
     def features(self, title: str, teaser: str, published: datetime | None = None) -> Features:
         return self.extractor.extract(title, teaser, published)
 
+    def _read(self, item: Item) -> Features:
+        try:
+            return self.features(item.title, item.teaser, item.published)
+        except Exception:  # an item the text layer cannot read opens its own story; it is never lost
+            log.exception("could not read story features of %r from %s", item.title[:80], item.source)
+            return Features()
+
     def assign(self, new: list[Item], stored: list[Item], window: timedelta) -> list[Decision]:
         """A decision for each new item, in order; later items of the batch may join stories that
         earlier ones opened. `stored`: the coverage since `horizon` before the first new item."""
-        stored = [s if s.features else replace(s, features=self.features(s.title, s.teaser, s.published)) for s in stored]
+        stored = [s if s.features else replace(s, features=self._read(s)) for s in stored]
         corpus = Corpus((s.features for s in stored), self.rules.min_corpus)
         candidates = list(stored)
         story_of: list[int] = []  # per new item: the stored story, or -(index + 1) of the batch item that opened it
         decisions = []
         for index, item in enumerate(new):
             if item.features is None:
-                item = replace(item, features=self.features(item.title, item.teaser, item.published))
+                item = replace(item, features=self._read(item))
             corpus.add(item.features)
-            decision = self.decide(item, candidates, corpus, window)
+            decision = replace(self.decide(item, candidates, corpus, window), features=item.features)
             story = decision.story
             if story is not None and story < 0:
                 decision = replace(decision, story=None, joins=-story - 1)

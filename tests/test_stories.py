@@ -76,3 +76,23 @@ def test_grouping_reaches_the_measured_level(grouped):
 def test_grouping_meets_the_issue_goal(grouped):
     assert grouped.precision >= 0.95 and grouped.recall >= 0.90
     assert grouped.alerts <= 1.1 * grouped.events
+
+
+def test_the_next_step_the_same_day_is_another_alert(store, model):
+    """"Senat billigt Gesetz" and "Biden unterschreibt Gesetz" twelve hours later: two events, two alerts;
+    a second outlet's report of each joins its own."""
+    from tests.factories import article
+    senate = [article("US-Senat billigt Tiktok-Gesetz", "tagesschau", 0,
+                      teaser="Nach dem Repräsentantenhaus hat auch der Senat zugestimmt. Präsident Biden will es "
+                             "noch heute unterschreiben."),
+              article("Senat stimmt für Zwangsverkauf von Tiktok", "FAZ", 1,
+                      teaser="Die zweite Kammer des Kongresses billigt das Hilfspaket samt Tiktok-Klausel.")]
+    signed = [article("Biden unterschreibt Tiktok-Gesetz", "tagesschau", 12,
+                      teaser="US-Präsident Biden hat das Gesetz unterzeichnet, das Bytedance zum Verkauf zwingt."),
+              article("Biden unterzeichnet Gesetz: Tiktok droht Verbot in den USA", "Augsburger Allgemeine", 13,
+                      teaser="US-Präsident Joe Biden hat das Gesetz unterschrieben, mit dem die Video-App verbannt "
+                             "werden könnte.")]
+    first, _ = store.add_articles(senate, 48, model)
+    second, updated = store.add_articles(signed, 48, model)
+    assert len(first) == 1 and len(second) == 1 and updated == []
+    assert [s for s, _ in store.latest_alerts(5)[0].sources] == ["tagesschau", "Augsburger Allgemeine"]

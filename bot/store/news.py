@@ -133,7 +133,7 @@ class NewsStore(StoreBase):
             alert_of: list[int] = []
             for article, item, decision in zip(fresh, items, decisions):
                 e = article.entry
-                features = item.features or (stories.features(e.title, e.teaser, item.published) if stories else None)
+                features = decision.features
                 if decision.opens:
                     alert_id = conn.execute(insert(t.alerts).values(
                         title=e.title, link=e.link, source=e.source, summary=article.summary,
