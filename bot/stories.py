@@ -93,17 +93,28 @@ class Corpus:
         self.df: Counter = Counter()
         self.size = 0
         self.min_size = min_size
+        self._vectors: dict[tuple[int, str], tuple[dict[str, float], float]] = {}
         for f in features:
             self.add(f)
 
     def add(self, f: Features) -> None:
         self.size += 1
         self.df.update({f"w:{k}" for k in f.terms} | {f"a:{k}" for k in f.actors} | {f"f:{k}" for k in f.facts})
+        self._vectors.clear()
 
     def rarity(self, key: str) -> float:
         """0 for what every item has, 1 for what none has; smoothed IDF."""
         n = max(self.size, self.min_size)
         return math.log((n + 1) / (self.df.get(key, 0) + 1)) / math.log(n + 1)
+
+    def vector(self, weights: dict[str, float], kind: str) -> tuple[dict[str, float], float]:
+        """`weights` scaled by rarity, and the vector's length; kept until the corpus changes (a poll
+        compares each item with many, so each is weighted once)."""
+        key = (id(weights), kind)
+        if key not in self._vectors:
+            vector = {k: w * self.rarity(f"{kind}:{k}") for k, w in weights.items()}
+            self._vectors[key] = (vector, math.sqrt(sum(v * v for v in vector.values())))
+        return self._vectors[key]
 
 
 class StoryModel:
@@ -134,14 +145,14 @@ class StoryModel:
         """A decision for each new item, in order; later items of the batch may join stories that
         earlier ones opened. `stored`: the coverage since `horizon` before the first new item."""
         stored = [s if s.features else replace(s, features=self._read(s)) for s in stored]
-        corpus = Corpus((s.features for s in stored), self.rules.min_corpus)
+        new = [item if item.features else replace(item, features=self._read(item)) for item in new]
+        # The batch counts as coverage from the start, so the rarity of words stays fixed while the
+        # batch's items are compared with each other and with the stored ones.
+        corpus = Corpus([s.features for s in stored] + [i.features for i in new], self.rules.min_corpus)
         candidates = list(stored)
         story_of: list[int] = []  # per new item: the stored story, or -(index + 1) of the batch item that opened it
         decisions = []
         for index, item in enumerate(new):
-            if item.features is None:
-                item = replace(item, features=self._read(item))
-            corpus.add(item.features)
             decision = replace(self.decide(item, candidates, corpus, window), features=item.features)
             story = decision.story
             if story is not None and story < 0:
@@ -195,7 +206,7 @@ class StoryModel:
         shared = {k for k in actors_a & actors_b if corpus.rarity(f"a:{k}") > 0.3}
         differ = bool(actions_a and actions_b and not actions_a & actions_b)
         return {
-            "words": _cosine(fa.terms, fb.terms, lambda k: corpus.rarity(f"w:{k}")),
+            "words": _cosine(corpus.vector(fa.terms, "w"), corpus.vector(fb.terms, "w")),
             "facts": min(1.5, sum(corpus.rarity(f"f:{k}") for k in fa.facts if _fact_in(k, fb.facts))),
             "same_action": float(bool(actions_a & actions_b)),
             "same_actor": float(bool(shared)),
@@ -203,9 +214,10 @@ class StoryModel:
             "other_event": float(differ and bool(actors_a) and bool(actors_b) and not actors_a & actors_b),
             "hours": min(48.0, abs((a.published - b.published).total_seconds()) / 3600) / 24,
             "same_outlet": float(bool(_outlet(a.source) & _outlet(b.source))),
-            "actors": (_cosine(fa.actors, fb.actors, lambda k: corpus.rarity(f"a:{k}"))
+            "actors": (_cosine(corpus.vector(fa.actors, "a"), corpus.vector(fb.actors, "a"))
                        if fa.actors and fb.actors else r.neutral),
-            "actions": _cosine(fa.actions, fb.actions, lambda k: 1.0) if fa.actions and fb.actions else r.neutral,
+            "actions": (_cosine(_plain(fa.actions), _plain(fb.actions))
+                        if fa.actions and fb.actions else r.neutral),
         }
 
 
@@ -231,14 +243,17 @@ def _main(weights: dict[str, float]) -> set[str]:
     return {k for k, w in weights.items() if w >= TITLE}
 
 
-def _cosine(a: dict[str, float], b: dict[str, float], rarity) -> float:
-    if not a or not b:
+def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (va, na), (vb, nb) = a, b
+    if not na or not nb:
         return 0.0
-    va = {k: w * rarity(k) for k, w in a.items()}
-    vb = {k: w * rarity(k) for k, w in b.items()}
-    dot = sum(v * vb[k] for k, v in va.items() if k in vb)
-    norm = math.sqrt(sum(v * v for v in va.values()) * sum(v * v for v in vb.values()))
-    return dot / norm if norm else 0.0
+    if len(vb) < len(va):
+        va, vb = vb, va
+    return sum(v * vb[k] for k, v in va.items() if k in vb) / (na * nb)
+
+
+def _plain(weights: dict[str, float]) -> tuple[dict[str, float], float]:
+    return weights, math.sqrt(sum(v * v for v in weights.values()))
 
 
 def _fact_in(fact: str, facts: dict[str, float]) -> bool:
