@@ -11,15 +11,17 @@ deal share most words ("Tiktok", "USA", "Trump", "Verkauf"), so words alone cann
 * Words, actors and facts are weighted by how rare they are in the deal's own recent coverage (the
   `Corpus` the store hands over): the deal's name, "USA" or "Präsident" weigh nothing, "Mnuchin",
   "Senat" or "45 Tage" weigh a lot. A young corpus is padded, so early words are not all rare.
-* A new item is compared with every item of each story in the time window (the story grows; the best
-  pair counts), not only with the story's first headline. A pair scores by the weighted overlap of words,
-  plus shared rare facts, plus the same main action with the same main actor; the same actor with a
-  different main action (the Senate passes, then the President signs) counts against, and so does a
-  gap in time that outlets rarely leave between reports of one event.
+* A new item is compared with every item of each story in the time window (the story grows), not only
+  with the story's first headline. Each pair gives signals (`SIGNALS`): words in common, facts in
+  common, the same main action, the same main actor, other actors doing other things in the titles (the
+  Senate passes, the President signs: another event), hours apart, the same outlet (an outlet reports an
+  event once), and the cosine of actors and of action classes. A story scores by its best and its mean
+  pair on each signal, weighted (`Rules`, fitted on labelled events), as log-odds of "same event".
+* A story that shares nothing with the item but the time is never joined.
 * An item from a news-search feed (it names its outlet) that repeats the headline of that outlet's
   item is that article, not news: it joins it whatever the rest says.
-* The item joins the best-scoring story at or above `JOIN`; otherwise it opens a new one. The decision
-  carries the score and the reasons, logged at DEBUG.
+* The item joins the best-scoring story at or above `Rules.join`; otherwise it opens a new one. The
+  decision carries the score and the reasons, logged at DEBUG.
 
 The store hands the candidates and the corpus in and saves what `decide` returns; it decides nothing.
 """
