@@ -3,6 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.events import Features
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,7 @@ class Article:
     language: str
     bidders: tuple[BidderMention, ...]
     summary: str
+    features: Features | None = None  # what the story model reads; None: read when the item is stored
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,13 @@ from bot.bidders import BidderFinder
 from bot.config import Config
 from bot.feedstate import health, next_state, problem_text
 from bot.fetch import Fetcher, FetchResult
+from bot.german import GermanText
 from bot.language import LanguageDetector
 from bot.models import Article, BidderMention, Entry, FeedState, PollReport, Verdict
 from bot.parse import FeedParseError, parse_feed
 from bot.relevance import RelevanceModel
 from bot.store import Store
-from bot.stories import subject_stems
+from bot.stories import StoryModel
 from bot.summary import summarise
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ class Analyser:
         self.relevance = RelevanceModel.build(config.deal)
         self.bidders = BidderFinder.build(config.deal)
         self.language = LanguageDetector()
+        # The German text layer loads its model on the first relevant item and is shared by every
+        # stage that reads text through it (today the story model).
+        self.german = GermanText()
+        self.stories = StoryModel.build(config.deal, self.german)
         # Company names are the same in every language and sway langdetect on short headlines
         # ("Perplexity will mit TikTok USA fusionieren" came out English): detect without them.
         names = list(config.deal.subject) + [a for b in config.deal.bidders for a in b.aliases]
@@ -64,7 +69,6 @@ class Pipeline:
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
-        self.story_ignore = subject_stems(config.deal.subject)
 
     async def poll_once(self) -> PollReport:
         """One cycle over every due feed; a failing feed or item is recorded and never stops the rest."""
@@ -100,7 +104,7 @@ class Pipeline:
         # Items first, then the feeds' validators: a crash in between fetches the items again
         # (and finds them stored) instead of getting "304 Not Modified" and losing them.
         new, updated = await asyncio.to_thread(self.store.add_articles, articles, self.config.story_window_hours,
-                                               self.story_ignore)
+                                               self.analyser.stories)
         await asyncio.to_thread(self.store.save_feed_states, new_states)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
@@ -156,7 +160,13 @@ class Pipeline:
             if a.language not in self.config.languages:
                 log.debug("relevant item in %s skipped: %r", a.language, entry.title[:80])
                 continue
-            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary))
+            try:
+                # The German text layer runs here, on relevant items only (tens a day, not thousands).
+                features = self.analyser.stories.features(entry.title, entry.teaser, entry.published)
+            except Exception:  # the store reads the item again; a text-layer bug must not lose it
+                log.exception("could not read story features of %r from %s", entry.title[:80], entry.source)
+                features = None
+            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, features))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
 

@@ -55,6 +55,8 @@ items = Table(
     Column("score", Float, nullable=False),
     Column("reasons", Text, nullable=False),
     Column("summary", Text, nullable=False),
+    Column("features", Text),  # bot.events.Features as JSON; NULL for items stored before 0004
+    Index("ix_items_published", "published"),
 )
 
 mentions = Table(

@@ -4,10 +4,18 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import text
 
+from bot.german import GermanText
 from bot.store import Store, utcnow
+from bot.stories import StoryModel
 from tests.factories import article
+
+
+@pytest.fixture(scope="module")
+def stories(shipped_config) -> StoryModel:
+    return StoryModel.build(shipped_config.deal, GermanText())
 
 
 def test_migrate_twice_keeps_data(store: Store):
@@ -26,15 +34,36 @@ def test_same_item_twice_is_stored_once(store: Store):
     assert store.known_keys([a.entry.key]) == {a.entry.key}
 
 
-def test_same_story_from_another_outlet_updates_the_alert(store: Store):
+def test_same_story_from_another_outlet_updates_the_alert(store: Store, stories: StoryModel):
     first = article("Walmart will gemeinsam mit Microsoft über TikTok-Kauf verhandeln", "SPIEGEL")
     second = article("Tiktok-Kauf: Walmart will mit Microsoft verhandeln", "tagesschau", hours=1)
     other = article("Oracle erhält den Zuschlag für Tiktok", "heise", hours=2)
-    new, _ = store.add_articles([first], 48)
-    more, updated = store.add_articles([second, other], 48)
+    new, _ = store.add_articles([first], 48, stories)
+    more, updated = store.add_articles([second, other], 48, stories)
     assert [a.title for a in more] == ["Oracle erhält den Zuschlag für Tiktok"]
     assert len(updated) == 1 and updated[0].id == new[0].id and updated[0].is_update
     assert [s for s, _ in updated[0].sources] == ["SPIEGEL", "tagesschau"]
+
+
+def test_outlets_of_one_poll_make_one_story(store: Store, stories: StoryModel):
+    """Several outlets' items in the same poll: the later ones join the story the first one opened,
+    within the same batch, and the sent messages of an older story are marked for editing."""
+    store.subscribe("telegram", "1")
+    senate = [article("US-Senat billigt Tiktok-Gesetz", "tagesschau", hours=0,
+                      teaser="Nach dem Repräsentantenhaus hat auch der Senat dem Gesetz zugestimmt."),
+              article("Senat stimmt für Zwangsverkauf von Tiktok", "FAZ", hours=1,
+                      teaser="Die zweite Kammer des Kongresses billigt das Paket samt Tiktok-Klausel.")]
+    new, updated = store.add_articles(senate, 48, stories)
+    assert len(new) == 1 and updated == []
+    assert [s for s, _ in new[0].sources] == ["tagesschau", "FAZ"]
+    [row] = store.due_deliveries(["telegram"])
+    assert store.claim_delivery(row.id)
+    store.finish_delivery(row.id, "sent", "m1")
+    late = article("79 zu 18: Auch die zweite Kammer will Bytedance zum Verkauf zwingen", "Handelsblatt",
+                   hours=2, teaser="Die Senatoren stimmten für das Paket; es fehlt die Unterschrift.")
+    again, updated = store.add_articles([late], 48, stories)
+    assert again == [] and [a.id for a in updated] == [new[0].id]
+    assert [r.alert_id for r in store.due_deliveries(["telegram"])] == [new[0].id]  # to be edited
 
 
 def test_latest_is_newest_first_and_filtered_by_language(store: Store):

@@ -12,7 +12,9 @@ from sqlalchemy.exc import DBAPIError
 from bot import schema as t
 from bot.models import Alert, Article, BidderMention, BidderStanding, FeedState
 from bot.store.base import StoreBase, _utc, utcnow
-from bot.stories import SAME_STORY, fingerprint, similarity
+from bot.events import Features
+from bot.stories import Decision, StoryModel
+from bot.stories import Item as StoryItem
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +85,16 @@ class NewsStore(StoreBase):
         return found
 
     def add_articles(self, articles: Iterable[Article], window_hours: int,
-                     story_ignore: frozenset[str] = frozenset()) -> tuple[list[Alert], list[Alert]]:
-        """Store new articles; each joins a recent alert for the same story or opens a new one
-        (`story_ignore`: headline stems every story shares, such as the deal's subject).
+                     stories: StoryModel | None = None) -> tuple[list[Alert], list[Alert]]:
+        """Store new articles; each joins the story `stories` decides on (among the items published
+        within `window_hours` of it) or opens a new one; without `stories` each opens its own.
         Returns (new alerts, alerts that gained another outlet).
 
         All articles go in one transaction; should the database refuse one, each is stored in
         its own, so a bad item costs only itself and never the other feeds' alerts."""
         articles = list(articles)
         try:
-            return self._add_articles(articles, window_hours, story_ignore)
+            return self._add_articles(articles, window_hours, stories)
         except DBAPIError:
             if len(articles) == 1:
                 raise
@@ -101,7 +103,7 @@ class NewsStore(StoreBase):
         updated: list[Alert] = []
         for article in articles:
             try:
-                one_new, one_updated = self._add_articles([article], window_hours, story_ignore)
+                one_new, one_updated = self._add_articles([article], window_hours, stories)
             except DBAPIError as exc:
                 log.error("item %r from %s (%s) could not be stored: %s", article.entry.title[:80],
                           article.entry.source, article.entry.link[:200], str(exc.orig)[:300])
@@ -111,55 +113,83 @@ class NewsStore(StoreBase):
         return new, updated
 
     def _add_articles(self, articles: list[Article], window_hours: int,
-                      story_ignore: frozenset[str]) -> tuple[list[Alert], list[Alert]]:
+                      stories: StoryModel | None) -> tuple[list[Alert], list[Alert]]:
         now = utcnow()
         window = timedelta(hours=window_hours)
         new_ids: list[int] = []
         updated_ids: list[int] = []
         with self.engine.begin() as conn:
-            # A story is matched against alerts published within the window of the item itself,
-            # not of today: a backlog polled late must still group correctly.
-            since = min((a.entry.published or now for a in articles), default=now) - window
-            recent = [(r.id, r.fingerprint, _utc(r.published)) for r in conn.execute(
-                select(t.alerts.c.id, t.alerts.c.fingerprint, t.alerts.c.published)
-                .where(t.alerts.c.published >= since))]
-            for article in articles:
+            fresh = self._fresh(conn, articles)
+            items = [StoryItem(None, a.entry.published or now, a.entry.source, a.entry.title, a.entry.teaser,
+                               a.features) for a in fresh]
+            if stories is None:
+                decisions = [Decision(None, 0.0, ()) for _ in fresh]
+            else:
+                # Stories are matched within the window of the items themselves, not of today: a
+                # backlog polled late must still group correctly. Older coverage only weighs words.
+                first = min((i.published for i in items), default=now)
+                decisions = stories.assign(items, self._coverage(conn, first - max(window, stories.horizon)),
+                                           window)
+            alert_of: list[int] = []
+            for article, item, decision in zip(fresh, items, decisions):
                 e = article.entry
-                if conn.execute(select(t.items.c.id).where(
-                        (t.items.c.key == e.key) | (t.items.c.link_key == e.link_key)).limit(1)).first():
-                    continue
-                published = e.published or now
-                print_ = fingerprint(e.title, story_ignore)
-                match = max(((similarity(print_, fp), aid) for aid, fp, when in recent
-                             if abs(when - published) <= window), default=(0.0, None))
-                if match[0] >= SAME_STORY and match[1] is not None:
-                    alert_id = match[1]
+                features = decision.features
+                if decision.opens:
+                    alert_id = conn.execute(insert(t.alerts).values(
+                        title=e.title, link=e.link, source=e.source, summary=article.summary,
+                        published=item.published, created=now, updated=now,
+                        fingerprint=" ".join(sorted(features.terms)[:40]) if features else "",
+                        reasons=json.dumps(article.verdict.reasons), version=1)).inserted_primary_key[0]
+                    new_ids.append(alert_id)
+                else:
+                    alert_id = decision.story if decision.story is not None else alert_of[decision.joins]
                     same_source = conn.execute(select(func.count()).select_from(t.items).where(
                         (t.items.c.alert_id == alert_id) & (t.items.c.source == e.source))).scalar()
                     conn.execute(update(t.alerts).where(t.alerts.c.id == alert_id).values(
                         updated=now, version=t.alerts.c.version + 1))
                     if not same_source and alert_id not in new_ids and alert_id not in updated_ids:
                         updated_ids.append(alert_id)
-                else:
-                    alert_id = conn.execute(insert(t.alerts).values(
-                        title=e.title, link=e.link, source=e.source, summary=article.summary,
-                        published=published, created=now, updated=now, fingerprint=print_,
-                        reasons=json.dumps(article.verdict.reasons), version=1)).inserted_primary_key[0]
-                    recent.append((alert_id, print_, published))
-                    new_ids.append(alert_id)
+                alert_of.append(alert_id)
                 item_id = conn.execute(insert(t.items).values(
                     key=e.key, link_key=e.link_key, alert_id=alert_id, feed_url=e.feed_url, source=e.source,
-                    title=e.title, teaser=e.teaser, link=e.link, published=published, fetched=now,
+                    title=e.title, teaser=e.teaser, link=e.link, published=item.published, fetched=now,
                     language=article.language, score=article.verdict.score,
-                    reasons=json.dumps(article.verdict.reasons), summary=article.summary)).inserted_primary_key[0]
+                    reasons=json.dumps(article.verdict.reasons), summary=article.summary,
+                    features=features.dumps() if features else None)).inserted_primary_key[0]
                 if article.bidders:
                     conn.execute(insert(t.mentions), [
-                        {"item_id": item_id, "bidder": b.name, "role": b.role, "published": published}
+                        {"item_id": item_id, "bidder": b.name, "role": b.role, "published": item.published}
                         for b in article.bidders])
             # The outbox rows are written in the same transaction as the alerts they carry:
             # either both exist after a crash or neither does.
             self._enqueue(conn, new_ids, updated_ids, now)
         return self.alerts_by_id(new_ids), self.alerts_by_id(updated_ids, is_update=True)
+
+    @staticmethod
+    def _fresh(conn, articles: list[Article]) -> list[Article]:
+        """The articles not stored yet, each once."""
+        keys = sorted({k for a in articles for k in (a.entry.key, a.entry.link_key)})
+        known: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            known.update(conn.execute(select(t.items.c.key).where(t.items.c.key.in_(chunk))).scalars())
+            known.update(conn.execute(select(t.items.c.link_key).where(t.items.c.link_key.in_(chunk))).scalars())
+        fresh = []
+        for a in articles:
+            if a.entry.key in known or a.entry.link_key in known:
+                continue
+            known.update((a.entry.key, a.entry.link_key))
+            fresh.append(a)
+        return fresh
+
+    @staticmethod
+    def _coverage(conn, since) -> list[StoryItem]:
+        """Stored items published since `since`, as the story model reads them."""
+        c = t.items.c
+        rows = conn.execute(select(c.alert_id, c.published, c.source, c.title, c.teaser, c.features)
+                            .where(c.published >= since).order_by(c.published, c.id))
+        return [StoryItem(r.alert_id, _utc(r.published), r.source, r.title, r.teaser,
+                          Features.loads(r.features) if r.features else None) for r in rows]
 
     def alerts_by_id(self, ids: list[int], is_update: bool = False) -> list[Alert]:
         if not ids:

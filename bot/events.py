@@ -1,0 +1,222 @@
+"""What an item says happened: weighted words, who acts, what they do, and the numbers and dates it gives."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.german import GermanText, Token
+from bot.match import normalise
+
+# The title states the event; the teaser adds context, background and earlier steps.
+TITLE, TEASER = 2.0, 1.0
+PART = 0.5  # a compound's modifier counts half
+
+# Who acts in deal news beyond the configured bidders and the names the tagger finds. Each entry is a
+# lemma, a compound head, a lemma prefix ("richter*": Richter, Richterin, Bundesrichter) or consecutive
+# lemmas ("supreme court"). Written for German news on takeovers under state review in general.
+ACTORS = {
+    "senat": ("senat", "senator*", "zweite kammer"),
+    "repraesentantenhaus": ("repraesentantenhaus", "kongresskammer", "abgeordnete*", "abgeordneter"),
+    "kongress": ("kongress", "parlament", "bundestag"),
+    "oberstes-gericht": ("supreme court", "suprem court", "oberst gericht", "oberst gerichtshof", "verfassungsgericht*",
+                         "verfassungsrichter*", "bundesverfassungsgericht", "gerichtshof"),
+    "gericht": ("gericht", "richter*", "bundesrichter*", "berufungsgericht", "justiz", "kammergericht"),
+    "handelsministerium": ("handelsministerium", "handelsminister*", "commerce"),
+    "finanzministerium": ("finanzministerium", "finanzminister*", "staatskasse"),
+    "justizministerium": ("justizministerium", "justizminister*"),
+    "cfius": ("cfius", "ausschuss fuer auslandsinvestitionen", "auslandsinvestition"),
+    "weisses-haus": ("weiss haus", "weisses haus", "sprecherin", "regierungssprecher*"),
+    "regierung": ("regierung", "administration", "washington", "biden-regierung"),
+    "praesident": ("praesident", "staatschef", "vizepraesident", "us-praesident"),
+    "china": ("peking", "china", "chinesisch regierung", "beijing"),
+    "kartellamt": ("kartellamt", "kartellbehoerde", "wettbewerbshueter", "ftc", "eu-kommission", "kommission"),
+    "aufsicht": ("aufsicht*", "regulierer", "behoerde"),
+    "kaeufer": ("kaeufer*", "bieter", "interessent*", "investor*", "konsortium", "investorengruppe"),
+}
+# What happens: verbs (split verbs joined by the text layer), their nouns and fixed phrases.
+ACTIONS = {
+    "verbot": ("verbieten", "verbot", "verbannen", "bann", "sperre", "sperren", "untersagen", "unterbinden",
+               "rauswerfen", "fliegen"),
+    "abschaltung": ("abschalten", "abschaltung", "dichtmachen", "betrieb einstellen", "nicht erreichbar",
+                    "vom netz", "verschwinden", "offline"),
+    "wiederherstellung": ("wiederherstellung", "wieder erreichbar", "freischalten", "wieder online",
+                          "zurueckkehren", "rueckkehr", "rettung"),
+    "interesse": ("interesse", "interessiert", "interessent*", "pruefen", "erwaegen", "sondieren", "ausloten",
+                  "liebaeugeln", "mitmischen", "im gespraech", "im rennen", "bieterrennen", "in stellung"),
+    "gebot": ("bieten", "gebot", "angebot", "offerte", "fusionsangebot", "vorschlagen", "vorlegen"),
+    "verhandlung": ("verhandeln", "verhandlung", "gespraech", "uebernahmegespraech", "verkaufsgespraech",
+                    "talks"),
+    "einigung": ("einigen", "einigung", "grundsatzeinigung", "rahmenabkommen", "abkommen", "vereinbarung",
+                 "verstaendigen", "durchbruch", "konsens", "rahmen"),
+    "unterzeichnung": ("unterschreiben", "unterzeichnen", "unterschrift", "unterzeichnung", "besiegeln",
+                       "vertrag"),
+    "anordnung": ("anordnen", "anordnung", "dekret", "erlass", "verordnung", "executive order",
+                  "notstandsverordnung"),
+    "zustimmung": ("billigen", "zustimmen", "zustimmung", "genehmigen", "genehmigung", "segen", "absegnen",
+                   "gutheissen", "gruen licht", "befuerworten", "stimmen", "votieren", "abstimmung"),
+    "ablehnung": ("ablehnen", "ablehnung", "zurueckweisen", "abweisen", "absage", "veto", "verweigern",
+                  "dementieren", "bestreiten", "abblitzen", "nachsehen", "scheitern", "platzen"),
+    "aufhebung": ("aufheben", "zuruecknehmen", "kassieren", "widerrufen", "aufhebung"),
+    "ruecktritt": ("zuruecktreten", "ruecktritt", "hinwerfen", "abschied", "verlassen"),
+    "verlaengerung": ("verlaengern", "verlaengerung", "aufschub", "aufschieben", "verschieben",
+                      "fristverlaengerung", "mehr zeit", "schonfrist"),
+    "aussetzung": ("aussetzen", "stoppen", "blockieren", "verhindern", "einstweilig verfuegung", "auf eis",
+                   "stopp", "durchsetzen"),
+    "klage": ("klagen", "klage", "verklagen", "anrufen", "eilantrag", "berufung", "juristisch", "wehren",
+              "vor gericht"),
+    "urteil": ("urteil", "urteilen", "gerichtsurteil", "verfassungskonform", "rechtens", "verfassungswidrig"),
+    "anhoerung": ("anhoerung", "verhoer", "aussagen", "befragen", "verteidigen", "anhoeren"),
+    "forderung": ("verlangen", "fordern", "forderung", "zwingen", "ultimatum", "drohen", "androhen"),
+    "treffen": ("treffen", "empfangen", "telefonieren", "telefonat", "besuch"),
+    "investition": ("investieren", "einsteigen", "einstieg", "beteiligen", "beteiligung", "staatsfonds",
+                    "anteilseigner"),
+    "bewertung": ("bewerten", "bewertung", "wert"),
+    "gruendung": ("gruenden", "gruendung", "joint venture", "gemeinschaftsunternehmen", "ableger", "neugruendung",
+                  "neu unternehmen", "eigentuemerstruktur"),
+}
+# Names that only say who reported: never an actor of the event.
+REPORTERS = frozenset("reuters bloomberg cnbc npr dpa afp ap wsj wall street journal financial times "
+                      "fox business news insider axios".split())
+_MONTHS = {m: i for i, m in enumerate("januar februar maerz april mai juni juli august september oktober "
+                                      "november dezember".split(), 1)}
+_PART_OF_MONTH = {"anfang": 1, "mitte": 15, "ende": 28}
+_WORD_NUMBERS = {"zwei": 2, "drei": 3, "vier": 4, "fuenf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9,
+                 "zehn": 10, "elf": 11, "zwoelf": 12, "zwanzig": 20, "dreissig": 30, "hundert": 100,
+                 "anderthalb": 1.5, "eineinhalb": 1.5, "zweieinhalb": 2.5, "dreieinhalb": 3.5}
+_DAYS = {"tag": 1, "woche": 7, "monat": 30, "jahr": 365, "stunde": 1 / 24}
+_AMOUNTS = {"milliarde": 1e9, "mrd": 1e9, "million": 1e6, "mio": 1e6}
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class Features:
+    """Everything the story model compares, per item; stored as JSON with the item."""
+
+    terms: dict[str, float] = field(default_factory=dict)  # content lemma or compound head -> weight
+    actors: dict[str, float] = field(default_factory=dict)
+    actions: dict[str, float] = field(default_factory=dict)
+    facts: dict[str, float] = field(default_factory=dict)  # "days:45", "date:09-15", "amount:1.4e10", ...
+
+    def dumps(self) -> str:
+        return json.dumps({"terms": self.terms, "actors": self.actors, "actions": self.actions,
+                           "facts": self.facts}, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: str) -> "Features":
+        data = json.loads(text)
+        return cls(data["terms"], data["actors"], data["actions"], data["facts"])
+
+
+class FeatureExtractor:
+    """Title and teaser -> Features, with the deal's own names (subject, bidders) known."""
+
+    def __init__(self, german: GermanText, subject: tuple[str, ...] = (), bidders: dict[str, str] | None = None):
+        self.german = german
+        # The deal's own name is in every item: it says nothing about which event an item reports.
+        self.ignore = frozenset(w for term in subject for w in normalise(term.strip("*$")).split())
+        self.bidders = {normalise(alias): name for alias, name in (bidders or {}).items()}
+        self._actors = _compile(ACTORS)
+        self._actions = _compile(ACTIONS)
+
+    def extract(self, title: str, teaser: str, published: datetime | None = None) -> Features:
+        """`published` turns durations into the dates they end on ("binnen 45 Tagen" on 7 August is
+        "bis 21. September"), so a report that gives the date agrees with one that gives the days."""
+        terms: dict[str, float] = {}
+        actors: dict[str, float] = {}
+        actions: dict[str, float] = {}
+        facts: dict[str, float] = {}
+        for text, weight in ((title, TITLE), (teaser, TEASER)):
+            tokens = self.german.tokens(text)
+            for t in tokens:
+                if t.content and t.lemma not in self.ignore and len(t.lemma) > 1 and t.pos != "CARD":
+                    _put(terms, t.lemma, weight)
+                    if t.head != t.lemma and t.head not in self.ignore:
+                        _put(terms, t.head, weight)
+                    # A compound's other parts tie it to other wordings: "Exportliste", "Exportkontrolle".
+                    for part in t.parts[:-1]:
+                        if len(part) > 3 and part not in self.ignore:
+                            _put(terms, part, weight * PART)
+                if t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS and t.pos != "CARD":
+                    _put(actors, t.lemma, weight)
+            lemmas = [t.lemma for t in tokens]
+            heads = [t.head for t in tokens]
+            for name, found in ((actors, self._find(self._actors, lemmas, heads)),
+                                (actions, self._find(self._actions, lemmas, heads))):
+                for key in found:
+                    _put(name, key, weight)
+            normalised = f" {normalise(text)} "
+            for alias, bidder in self.bidders.items():
+                if f" {alias} " in normalised or f" {alias}-" in normalised or f" {alias}s " in normalised:
+                    _put(actors, normalise(bidder), weight)
+            for fact in _facts(tokens):
+                _put(facts, fact, weight)
+                if fact.startswith("days:") and published is not None and float(fact[5:]) >= 2:
+                    _put(facts, f"due:{published + timedelta(days=float(fact[5:])):%m-%d}", weight)
+        return Features(terms, actors, actions, facts)
+
+    @staticmethod
+    def _find(lexicon, lemmas: list[str], heads: list[str]) -> set[str]:
+        found = set()
+        for key, (exact, prefixes, phrases) in lexicon.items():
+            if exact.intersection(lemmas) or exact.intersection(heads):
+                found.add(key)
+            elif any(w.startswith(prefixes) for w in lemmas + heads) if prefixes else False:
+                found.add(key)
+            elif phrases and any(_has_phrase(lemmas, p) for p in phrases):
+                found.add(key)
+        return found
+
+
+def _compile(lexicon: dict[str, tuple[str, ...]]) -> dict:
+    out = {}
+    for key, entries in lexicon.items():
+        exact = frozenset(e for e in entries if " " not in e and not e.endswith("*"))
+        prefixes = tuple(e[:-1] for e in entries if e.endswith("*"))
+        phrases = tuple(tuple(e.split()) for e in entries if " " in e)
+        out[key] = (exact, prefixes, phrases)
+    return out
+
+
+def _has_phrase(lemmas: list[str], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(tuple(lemmas[i:i + n]) == phrase for i in range(len(lemmas) - n + 1))
+
+
+def _put(target: dict[str, float], key: str, weight: float) -> None:
+    target[key] = max(target.get(key, 0.0), weight)
+
+
+def _value(t: Token) -> float | None:
+    if t.pos == "CARD" and _NUMBER.match(t.lemma):
+        return float(t.lemma)
+    return _WORD_NUMBERS.get(t.lemma)
+
+
+def _facts(tokens: list[Token]) -> list[str]:
+    """Numbers with what they count, normalised so that different wordings of one fact agree:
+    "45 Tage", "45-Tage-Frist" and "binnen 45 Tagen" are all days:45; "sechs Wochen" is days:42 (near
+    enough, see stories); "Mitte September" is due:09-15, near date:09-15 ("15. September")."""
+    out = []
+    for i, t in enumerate(tokens):
+        following = [n.head for n in tokens[i + 1:i + 3]]
+        if t.lemma in _PART_OF_MONTH and following and following[0] in _MONTHS:
+            out.append(f"due:{_MONTHS[following[0]]:02d}-{_PART_OF_MONTH[t.lemma]:02d}")
+            continue
+        value = _value(t)
+        if value is None:
+            continue
+        if t.text.endswith(".") and following and following[0] in _MONTHS and value <= 31:
+            out.append(f"date:{_MONTHS[following[0]]:02d}-{int(value):02d}")
+        elif following and following[0] in _DAYS:
+            out.append(f"days:{round(value * _DAYS[following[0]])}")
+        elif following and following[0] in _AMOUNTS:
+            out.append(f"amount:{value * _AMOUNTS[following[0]]:.3g}")
+        elif following and following[0] in ("prozent", "%"):
+            out.append(f"percent:{value:g}")
+        elif len(tokens) > i + 2 and tokens[i + 1].lemma == "zu" and _value(tokens[i + 2]) is not None:
+            out.append(f"vote:{value:g}-{_value(tokens[i + 2]):g}")
+        elif t.pos == "CARD" and not 1900 <= value <= 2100 and value >= 10:
+            out.append(f"number:{value:g}")
+    return out

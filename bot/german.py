@@ -1,0 +1,153 @@
+"""The German text layer: lemmas, parts of speech, compound heads and proper nouns (HanTa), cached per word."""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+from bot.match import normalise
+
+# Words, numbers with decimal points or dots ("14,5", "15."), and hyphenated compounds, which are split
+# into their parts before analysis: HanTa tags "Tiktok-Verbot" and "US-Senat" as names when whole
+# (bench/NOTES-german.md) but splits each part correctly.
+_WORD = re.compile(r"\d+(?:[.,]\d+)*\.?|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?:]\s+|\s[-–]\s")
+# Morpheme tags that carry no meaning of their own (HanTa's taglevel-3 analysis).
+_GLUE = ("FUGE", "SUF", "PREF", "HYPHEN", "PTKVZ")
+# Parts of speech that carry content; the rest (articles, pronouns, particles, ...) are function words.
+CONTENT = ("NN", "NE", "VV", "ADJ", "CARD", "FM", "XY")
+MODEL = "morphmodel_ger.pgz"
+# Log-probability below which HanTa could not build the word from known morphemes.
+_UNKNOWN = -25.0
+_PARTICLES = frozenset("ab an auf aus bei ein fest mit nach vor zu zurueck weg los fort frei statt teil hoch vorbei".split())
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str  # as written
+    lemma: str  # base form, lower case, umlauts folded: "erhält" -> "erhalten", "Kongress" -> "kongress"
+    pos: str  # STTS tag as HanTa gives it, e.g. "NN", "NE", "VV(FIN)", "ADJ(A)", "CARD"
+    head: str  # a compound's last meaningful part ("Zwangsverkauf" -> "verkauf"); the lemma otherwise
+    proper: bool  # a name: tagged NE, an acronym, or a word HanTa cannot build for which NE is as likely
+    start: int  # offset in the text
+    joined: bool = False  # a part of a hyphenated compound after its first part ("Verbot" in "Tiktok-Verbot")
+    initial: bool = False  # the first word of a sentence, quote or headline part
+    parts: tuple[str, ...] = ()  # a compound's meaningful parts, folded: "Exportliste" -> ("export", "liste")
+
+    @property
+    def content(self) -> bool:
+        return self.pos.startswith(CONTENT)
+
+
+class GermanText:
+    """Built once per process and passed to whoever reads text; the model loads on first use (~0.3 s,
+    ~48 MB) and every distinct word is analysed once (up to `cache_size` words are remembered)."""
+
+    def __init__(self, cache_size: int = 50_000):
+        self._tagger = None
+        self._lock = threading.Lock()
+        self._word = lru_cache(maxsize=cache_size)(self._analyse_word)
+
+    def tokens(self, text: str) -> list[Token]:
+        """The text's words in order, each with lemma, part of speech, compound head and name flag."""
+        out: list[Token] = []
+        pos = 0
+        for m in _WORD.finditer(text):
+            gap = text[pos:m.start()]
+            # A capital letter says "noun or name" except where a sentence, quote or headline part starts.
+            initial = pos == 0 or bool(_SENTENCE_END.search(gap + " ")) or any(q in gap for q in '"„“»«')
+            joined = pos > 0 and gap in ("-", "‐", "‑", "–")
+            word = m.group()
+            if word[0].isdigit():
+                out.append(Token(word, word.rstrip(".").replace(",", "."), "CARD", word.rstrip("."), False,
+                                 m.start(), joined, initial))
+            else:
+                lemma, tag, head, name_like, parts = self._word(word, initial and not joined)
+                out.append(Token(word, lemma, tag, head, _proper(word, tag, name_like), m.start(), joined, initial,
+                                 parts))
+            pos = m.end()
+        return _join_split_verbs(out)
+
+    def lemmas(self, text: str, content_only: bool = True) -> list[str]:
+        """Base forms, e.g. for matching configured terms whatever their inflection."""
+        return [t.lemma for t in self.tokens(text) if t.content or not content_only]
+
+    def names(self, text: str) -> list[str]:
+        """Runs of proper nouns as written ("Shou Zi Chew", "Supreme Court"): candidates for actors."""
+        runs: list[list[Token]] = []
+        previous: Token | None = None
+        for t in self.tokens(text):
+            if t.proper and previous is not None and previous.proper and _adjacent(text, previous, t):
+                runs[-1].append(t)
+            elif t.proper:
+                runs.append([t])
+            previous = t
+        return [" ".join(t.text for t in run) for run in runs]
+
+    # --- per word --------------------------------------------------------------------------
+    def _model(self):
+        if self._tagger is None:
+            with self._lock:
+                if self._tagger is None:
+                    from HanTa.HanoverTagger import HanoverTagger  # imports numpy: only when needed
+                    self._tagger = HanoverTagger(MODEL)
+        return self._tagger
+
+    def _analyse_word(self, word: str, initial: bool) -> tuple[str, str, str, bool, tuple[str, ...]]:
+        """(lemma, tag, compound head, looks like a name, compound parts) for one word, without context.
+
+        Context-free on purpose: HanTa's sentence tagger costs 2-8 ms per sentence and cannot be cached,
+        while headlines give little context anyway; per word, a word costs once per process."""
+        tagger = self._model()
+        tags = tagger.tag_word(word, casesensitive=not initial)
+        tag = tags[0][0] if tags else "NN"
+        lemma, _ = tagger.analyze(word, pos=tag, taglevel=1)
+        _, morphemes, _ = tagger.analyze(word, pos=tag, taglevel=3)
+        meaningful = [m for m, mtag in morphemes if not mtag.startswith(_GLUE)]
+        lemma = normalise(lemma)
+        if len(lemma) < 3 <= len(word):
+            lemma = normalise(word)  # "App" came out as "ap"
+        head = lemma
+        if tag.startswith("NN") and len(meaningful) > 1:
+            # The head is the last part; its inflection is already gone from the lemma's end.
+            last = normalise(meaningful[-1])
+            head = lemma[lemma.rfind(last):] if last in lemma else last
+        # Words the model can build from German morphemes score far higher than words it cannot: an
+        # unbuildable word for which "name" is about as likely as the best guess is most likely a name
+        # ("Biden", "Bytedance", "Tencent" come out as nouns, "NE" a close second).
+        best = tags[0][1] if tags else 0.0
+        name_like = tag == "NE" or (best < _UNKNOWN and any(t == "NE" and p >= best - 1.0 for t, p in tags))
+        if name_like and tag != "NE":
+            lemma = head = normalise(word)  # a noun's inflection rules cut names: "Biden" came out as "bid"
+        parts = tuple(normalise(m) for m in meaningful) if head != lemma else ()
+        return lemma, tag, head, name_like, parts
+
+
+def _join_split_verbs(tokens: list[Token]) -> list[Token]:
+    """German main clauses put a verb's particle at the end: "zieht ... zurück" is "zurückziehen",
+    "hebt ... auf" is "aufheben". The finite verb gets the whole lemma, the particle keeps its own.
+    Out of context HanTa often takes a clause-final "auf"/"ab" for a preposition, so a particle word
+    that ends its clause counts as a particle too."""
+    out = list(tokens)
+    verb = None
+    for i, t in enumerate(out):
+        if t.initial:
+            verb = None
+        last = i + 1 == len(out) or out[i + 1].initial
+        if t.pos == "VV(FIN)":
+            verb = i
+        elif verb is not None and (t.pos == "PTKVZ" or (last and t.lemma in _PARTICLES)):
+            v = out[verb]
+            out[verb] = replace(v, lemma=t.lemma + v.lemma, head=t.lemma + v.lemma)
+            verb = None
+    return out
+
+
+def _proper(word: str, tag: str, name_like: bool) -> bool:
+    # Acronyms, and capitalised foreign words and non-words ("Zi" in "Shou Zi Chew") are names too.
+    return name_like or (len(word) > 1 and word.isupper()) or (tag in ("FM", "XY") and word[0].isupper())
+
+
+def _adjacent(text: str, left: Token, right: Token) -> bool:
+    return text[left.start + len(left.text):right.start] in (" ", "-")
