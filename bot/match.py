@@ -8,6 +8,7 @@ _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "–": "-
                        "‑": "-", "’": "'", "‘": "'", "„": '"', "“": '"', "”": '"', "«": '"', "»": '"'})
 _LETTER = "a-z0-9àáâãåæçèéêëìíîïñòóôõøùúûýÿ"
 _NOTHING = r"(?!x)x"
+_WORD_END = re.compile(rf"[^{_LETTER}]|$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-ZÄÖÜ0-9])")
 # Separable verb particles. Split off, one closes its clause ("Oracle steigt bei Tiktok ein."), so a
 # split term ending in one needs the clause to end there: "steigt ... ein" must not read "steigt um
@@ -82,7 +83,8 @@ def _alternatives(patterns: list[tuple[int, str]], word_start: bool = False) -> 
 class TermSet:
     """Many terms compiled into two regexes: those that must start a word and those that may stand
     inside one. `find` returns (term, start, end) for each hit, as one leftmost-first regex over
-    both would: a word gives one hit, and at one position a word-start term goes first."""
+    both would: a word gives one hit, and at one position a word-start term goes first; only a
+    split term's hit spans other words, which give hits of their own."""
 
     terms: tuple[str, ...]
     starting: re.Pattern
@@ -109,8 +111,11 @@ class TermSet:
             m = s if s and (not a or s.start() <= a.start()) else a
             if m is None:
                 break
-            hits.append((self.terms[int(m.lastgroup[1:])], m.start(), m.end()))
-            pos = m.end()
+            term = self.terms[int(m.lastgroup[1:])]
+            hits.append((term, m.start(), m.end()))
+            # The words inside a split verb are words of their own: "setzt Tiktok-Verbot aus"
+            # also holds "Verbot". So the search goes on after the verb's first word.
+            pos = _WORD_END.search(text, m.start()).start() if "..." in term else m.end()
         return hits
 
     def search(self, text: str) -> bool:

@@ -67,6 +67,7 @@ class RelevanceModel:
         subjects: set[str] = set()
         negative_hits: set[str] = set()
         bidder_near = bidder_far = buyer = seller = False
+        driving, drivers_found = 0.0, {}
         # A cue in the title ("Indien verbietet Tiktok") places every driver of the item elsewhere.
         title_cue = bool(self.drivers) and self.driver_cues.search(title_n)
         for part in parts:
@@ -77,31 +78,40 @@ class RelevanceModel:
             buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
             seller |= any(self._sells(part, end) for _, _, end in subject_hits)
             elsewhere = None
+            part_drivers: dict[str, float] = {}
             for term, start, end in self.terms.find(part):
                 weight = self.weights[term]
                 if weight < 0:
                     negative_hits.add(term)
                     continue
+                if not near:
+                    weight *= _FAR
                 if term in self.drivers:
                     if elsewhere is None:
                         elsewhere = title_cue or (part is not title_n and self.driver_cues.search(part))
-                    if not near or elsewhere or _acts(part, start, subject_hits):
-                        continue
-                elif not near:
-                    weight *= _FAR
+                    # "Tiktok-Verbot" is said of every country's ban, so a driver gets no bonus
+                    # for being glued to the subject: who imposes it must be said too.
+                    if not (elsewhere or _acts(part, start, subject_hits)):
+                        part_drivers[term] = max(part_drivers.get(term, 0.0), weight)
+                    continue
                 if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
                        for _, s_start, s_end in subject_hits):
                     weight += _COMPOUND
                 best[term] = max(best.get(term, 0.0), weight)
+            # Drivers in one sentence tell one thing together: who does what to the subject
+            # ("Trump will Tiktok verbieten", "Senat billigt Tiktok-Gesetz"), so they add up.
+            if sum(part_drivers.values()) > driving:
+                driving, drivers_found = sum(part_drivers.values()), part_drivers
             if self.bidders.search(part):
                 bidder_near |= near or part is title_n
                 bidder_far = True
-        ranked = sorted(best.values(), reverse=True)
+        # The sentence with the most driving counts like one more deal term.
+        ranked = sorted([*best.values(), min(1.0, driving)], reverse=True)
         evidence = sum(w * (0.5 ** i) for i, w in enumerate(ranked[:3]))
-        if bidder_near:
-            evidence += self.deal.bidder_weight
-        elif bidder_far:
-            evidence += self.deal.bidder_weight * _FAR
+        # A bidder adds to sale words; next to a ruling alone ("Oracle warnt vor Tiktok-Verbot")
+        # it is not bidding.
+        if best:
+            evidence += self.deal.bidder_weight * (1.0 if bidder_near else _FAR if bidder_far else 0.0)
         penalty = sum(self.weights[t] for t in negative_hits)
         # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold;
         # "Commerzbank verkauft Tochter": it sells something else.
@@ -112,8 +122,8 @@ class RelevanceModel:
         score = round(max(0.0, min(1.0, evidence + penalty)), 3)
         whole = title_n + " " + teaser_n
         reasons = ([f"subject:{s}" for s in sorted(subjects)]
-                   + [f"{'driver' if t in self.drivers else 'deal'}:{t.strip('*$')}"
-                      for t in sorted(best, key=best.get, reverse=True)]
+                   + [f"deal:{t.strip('*$')}" for t in sorted(best, key=best.get, reverse=True)]
+                   + [f"driver:{t.strip('*$')}" for t in sorted(drivers_found, key=drivers_found.get, reverse=True)]
                    + [f"bidder:{b}" for b in self.bidder_names(whole)]
                    + [f"negative:{t.strip('*$')}" for t in sorted(negative_hits)])
         return Verdict(score >= self.deal.threshold, score, tuple(reasons))
@@ -142,8 +152,10 @@ class RelevanceModel:
 
 def _acts(text: str, start: int, subject_hits) -> bool:
     """True when a driver follows the subject as its verb ("Tiktok verbietet Beauty-Filter"):
-    the subject does the banning or extending there, it is not the one concerned."""
-    return any(text[s_end:start] == " " for _, _, s_end in subject_hits)
+    the subject does the banning or extending there, it is not the one concerned. A genitive
+    ("Tiktoks Eilantrag") is the subject's own case, so it does not act."""
+    return any(text[s_end:start] == " " and not (text[s_end - 1] == "s" and not term.rstrip("$").endswith("s"))
+               for term, _, s_end in subject_hits)
 
 
 def _glued(text: str, left_end: int, right_start: int) -> bool:
