@@ -77,36 +77,32 @@ class RelevanceModel:
             near = bool(subject_hits) or self.references.search(part)
             buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
             seller |= any(self._sells(part, end) for _, _, end in subject_hits)
-            elsewhere = None
+            elsewhere = bool(self.drivers) and (title_cue or self.driver_cues.search(part))
             part_drivers: dict[str, float] = {}
             for term, start, end in self.terms.find(part):
-                weight = self.weights[term]
+                weight = self.weights[term] * (1.0 if near else _FAR)
                 if weight < 0:
                     negative_hits.add(term)
-                    continue
-                if not near:
-                    weight *= _FAR
-                if term in self.drivers:
-                    if elsewhere is None:
-                        elsewhere = title_cue or (part is not title_n and self.driver_cues.search(part))
+                elif term in self.drivers:
                     # "Tiktok-Verbot" is said of every country's ban, so a driver gets no bonus
                     # for being glued to the subject: who imposes it must be said too.
                     if not (elsewhere or _acts(part, start, subject_hits)):
-                        part_drivers[term] = max(part_drivers.get(term, 0.0), weight)
-                    continue
-                if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
-                       for _, s_start, s_end in subject_hits):
-                    weight += _COMPOUND
-                best[term] = max(best.get(term, 0.0), weight)
+                        part_drivers[term] = weight
+                else:
+                    if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
+                           for _, s_start, s_end in subject_hits):
+                        weight += _COMPOUND
+                    best[term] = max(best.get(term, 0.0), weight)
             # Drivers in one sentence tell one thing together: who does what to the subject
             # ("Trump will Tiktok verbieten", "Senat billigt Tiktok-Gesetz"), so they add up.
-            if sum(part_drivers.values()) > driving:
-                driving, drivers_found = sum(part_drivers.values()), part_drivers
+            part_driving = min(1.0, sum(part_drivers.values()))
+            if part_driving > driving:
+                driving, drivers_found = part_driving, part_drivers
             if self.bidders.search(part):
                 bidder_near |= near or part is title_n
                 bidder_far = True
         # The sentence with the most driving counts like one more deal term.
-        ranked = sorted([*best.values(), min(1.0, driving)], reverse=True)
+        ranked = sorted([*best.values(), driving], reverse=True)
         evidence = sum(w * (0.5 ** i) for i, w in enumerate(ranked[:3]))
         # A bidder adds to sale words; next to a ruling alone ("Oracle warnt vor Tiktok-Verbot")
         # it is not bidding.
