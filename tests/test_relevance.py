@@ -52,6 +52,15 @@ def test_german_spellings_and_compounds_count(model, title):
     ("Die beliebtesten Apps: TikTok vor Microsoft Teams und WhatsApp", "Die meistgeladenen Apps des Jahres."),
     ("Händler verkaufen jetzt über den TikTok Shop", "Die Plattform startet ihr Shopping-Angebot in Deutschland."),
     ("Bytedance kauft Spielestudio", "Der Tiktok-Konzern übernimmt einen Entwickler von Handyspielen."),
+    # Bans and rulings that are not this deal's forcing track.
+    ("Tiktok-Verbot an Schulen? Lehrerverband fordert klare Regeln", "Der Verband will eine bundesweite Linie."),
+    ("EU-Kommission verhängt Strafe gegen Tiktok", "Die Plattform habe gegen den Digital Services Act verstoßen."),
+    ("Indien verbietet Tiktok und 58 weitere chinesische Apps", "Die Regierung in Neu-Delhi sperrt die Anwendungen."),
+    ("Tiktok-Verbot in Somalia", "Die Regierung begründet den Schritt mit Terrorpropaganda."),  # a country no cue names
+    ("Tiktok verbietet Beauty-Filter für Minderjährige", "Die Plattform reagiert auf Kritik."),  # the subject acts
+    ("Tiktok verlängert maximale Videolänge auf zehn Minuten", "Die Plattform will mit Youtube konkurrieren."),
+    ("US-Kongress verbannt Tiktok von Regierungshandys", "Das Verbot ist Teil des Haushaltsgesetzes."),
+    ("Trump startet eigenen Tiktok-Account", "Der frühere Präsident, der die App einst verbieten wollte, ist nun dabei."),
 ])
 def test_hard_negatives_do_not_count(model, title, teaser):
     verdict = model.judge(title, teaser)
@@ -88,21 +97,6 @@ def test_pre_check_never_loses_a_possible_match(model, raw, expected):
 def test_the_forcing_track_counts_without_a_sale_word(model, title, teaser):
     verdict = model.judge(title, teaser)
     assert verdict.relevant and any(r.startswith("driver:") for r in verdict.reasons), verdict
-
-
-@pytest.mark.parametrize("title, teaser", [
-    ("Tiktok-Verbot an Schulen? Lehrerverband fordert klare Regeln", "Der Verband will eine bundesweite Linie."),
-    ("EU-Kommission verhängt Strafe gegen Tiktok", "Die Plattform habe gegen den Digital Services Act verstoßen."),
-    ("Indien verbietet Tiktok und 58 weitere chinesische Apps", "Die Regierung in Neu-Delhi sperrt die Anwendungen."),
-    ("Tiktok-Verbot in Somalia", "Die Regierung begründet den Schritt mit Terrorpropaganda."),  # a country no cue names
-    ("Tiktok verbietet Beauty-Filter für Minderjährige", "Die Plattform reagiert auf Kritik."),  # the subject acts
-    ("Tiktok verlängert maximale Videolänge auf zehn Minuten", "Die Plattform will mit Youtube konkurrieren."),
-    ("US-Kongress verbannt Tiktok von Regierungshandys", "Das Verbot ist Teil des Haushaltsgesetzes."),
-    ("Trump startet eigenen Tiktok-Account", "Der frühere Präsident, der die App einst verbieten wollte, ist nun dabei."),
-])
-def test_bans_and_rulings_that_are_not_this_deals_do_not_count(model, title, teaser):
-    verdict = model.judge(title, teaser)
-    assert not verdict.relevant, verdict
 
 
 @pytest.mark.parametrize("title, relevant", [
