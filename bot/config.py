@@ -48,6 +48,11 @@ class DealConfig:
     not_bidder_cues: tuple[str, ...] = ()
     subject_references: tuple[str, ...] = ()
     subject_as_buyer: tuple[str, ...] = ()
+    # What forces or decides the deal without being a sale word (a law, a ruling, a deadline),
+    # with weights like deal_terms; counted only where the subject is the one concerned.
+    drivers: tuple[tuple[str, float], ...] = ()
+    not_driver_cues: tuple[str, ...] = ()
+    subject_as_seller: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,11 @@ LIMITS: dict[str, Limit] = {
     "deal.not_bidder_cues": _CUES,
     "deal.subject_references": _CUES,
     "deal.subject_as_buyer": _CUES,
+    "deal.subject_as_seller": _CUES,
+    # Drivers are scored like deal terms, so the same scale and the same budget apply.
+    "deal.drivers": Limit(0, 300, "entries"),
+    "deal.drivers[]": Limit(0.01, 1),
+    "deal.not_driver_cues": _CUES,
     "deal.roles[]": Limit(0, 100, "entries"),
     "deal.bidders": Limit(0, 60, "entries"),
     "deal.bidders[].name": Limit(1, 100, "characters"),

@@ -23,7 +23,8 @@ _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int
          "user_agent": str}
 _DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dict, "bidders": list,
          "threshold": (int, float), "bidder_weight": (int, float), "roles": dict,
-         "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list}
+         "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list,
+         "subject_as_seller": list, "drivers": dict, "not_driver_cues": list}
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
 _SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
 _FEED = {"name": str, "url": str, "language": str}
@@ -146,15 +147,29 @@ def _deal(raw: Any, problems: Problems) -> DealConfig | None:
     deal_terms = _weights(d.get("deal_terms", {}), "deal.deal_terms", problems, negative=False)
     if not deal_terms:
         problems.append(("deal.deal_terms", "needs at least one term, e.g. \"übernahme\" = 1.0"))
+    drivers = _weights(d.get("drivers", {}), "deal.drivers", problems, negative=False)
+    negative_terms = _weights(d.get("negative_terms", {}), "deal.negative_terms", problems, negative=True)
+    _listed_once(deal_terms, drivers, negative_terms, problems)
     return DealConfig(
-        name=d.get("name", "Deal"), subject=subject, deal_terms=deal_terms,
-        negative_terms=_weights(d.get("negative_terms", {}), "deal.negative_terms", problems, negative=True),
-        bidders=_bidders(d.get("bidders", []), problems),
+        name=d.get("name", "Deal"), subject=subject, deal_terms=deal_terms, negative_terms=negative_terms,
+        drivers=drivers, bidders=_bidders(d.get("bidders", []), problems),
         threshold=float(d.get("threshold", 0.7)), bidder_weight=float(d.get("bidder_weight", 0.4)),
         roles=_roles(d.get("roles", {}), problems),
         **{key: tuple(c.lower() for c in _strings(d.get(key, []), f"deal.{key}", problems))
-           for key in ("not_bidder_cues", "subject_references", "subject_as_buyer")},
+           for key in ("not_bidder_cues", "subject_references", "subject_as_buyer", "subject_as_seller",
+                       "not_driver_cues")},
     )
+
+
+def _listed_once(deal_terms, drivers, negative_terms, problems: Problems) -> None:
+    """A term gets one weight: listed as a deal term and a driver (or a negative term), which
+    weight would count is not obvious, so the file must say it once."""
+    seen: dict[str, str] = {}
+    for table, terms in (("deal_terms", deal_terms), ("drivers", drivers), ("negative_terms", negative_terms)):
+        for term, _ in terms:
+            if seen.setdefault(term, table) != table:
+                problems.append((_key(f"deal.{table}", term), f"is listed in deal.{seen[term]} too — "
+                                                              f"keep it in one table"))
 
 
 def _language_problem(code: str) -> str | None:

@@ -23,23 +23,27 @@ _HIDING = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 class RelevanceModel:
     deal: DealConfig
     subject: TermSet
-    deal_terms: TermSet
-    negatives: TermSet
+    # Negative terms, drivers and deal terms in one pass, in that order: a word gives one hit,
+    # so a deal term inside a negative term's match ("Anteil" in "Marktanteil") does not count.
+    terms: TermSet
+    weights: dict
+    drivers: frozenset
     bidders: TermSet
     references: TermSet
     buyer_verbs: TermSet
-    weights: dict
-    penalties: dict
+    seller_verbs: TermSet
+    driver_cues: TermSet
     ascii_subject: bool
     subject_loose: re.Pattern
 
     @classmethod
     def build(cls, deal: DealConfig) -> "RelevanceModel":
         aliases = [a for b in deal.bidders for a in b.aliases]
-        return cls(deal, TermSet.build(deal.subject), TermSet.build(t for t, _ in deal.deal_terms),
-                   TermSet.build(t for t, _ in deal.negative_terms), TermSet.build(aliases, whole_word=True),
+        weighted = deal.negative_terms + deal.drivers + deal.deal_terms
+        return cls(deal, TermSet.build(deal.subject), TermSet.build(t for t, _ in weighted), dict(weighted),
+                   frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
-                   dict(deal.deal_terms), dict(deal.negative_terms),
+                   TermSet.build(deal.subject_as_seller, whole_word=True), TermSet.build(deal.not_driver_cues),
                    all(term.isascii() for term in deal.subject), loose_pattern(deal.subject))
 
     def could_match(self, raw: str) -> bool:
@@ -61,50 +65,93 @@ class RelevanceModel:
         parts = [title_n] + [normalise(s) for s in sentences(teaser)]
         best: dict[str, float] = {}
         subjects: set[str] = set()
-        bidder_near = bidder_far = buyer = False
+        negative_hits: set[str] = set()
+        bidder_near = bidder_far = buyer = seller = False
+        driving, drivers_found = 0.0, {}
+        # A cue in the title ("Indien verbietet Tiktok") places every driver of the item elsewhere.
+        title_cue = bool(self.drivers) and self.driver_cues.search(title_n)
         for part in parts:
             subject_hits = self.subject.find(part)
             subjects.update(t.strip("*$") for t, _, _ in subject_hits)
             # "die App", "die Videoplattform" in a teaser point back at the subject.
             near = bool(subject_hits) or self.references.search(part)
             buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
-            for term, start, end in self.deal_terms.find(part):
+            seller |= any(self._sells(part, end) for _, _, end in subject_hits)
+            elsewhere = bool(self.drivers) and (title_cue or self.driver_cues.search(part))
+            part_drivers: dict[str, float] = {}
+            for term, start, end in self.terms.find(part):
                 weight = self.weights[term] * (1.0 if near else _FAR)
-                if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
-                       for _, s_start, s_end in subject_hits):
-                    weight += _COMPOUND
-                best[term] = max(best.get(term, 0.0), weight)
+                if weight < 0:
+                    negative_hits.add(term)
+                elif term in self.drivers:
+                    # "Tiktok-Verbot" is said of every country's ban, so a driver gets no bonus
+                    # for being glued to the subject: who imposes it must be said too.
+                    if not (elsewhere or _acts(part, start, subject_hits)):
+                        part_drivers[term] = weight
+                else:
+                    if any(_glued(part, s_end, start) or _glued(part, end, s_start) or s_start < start < s_end
+                           for _, s_start, s_end in subject_hits):
+                        weight += _COMPOUND
+                    best[term] = max(best.get(term, 0.0), weight)
+            # Drivers in one sentence tell one thing together: who does what to the subject
+            # ("Trump will Tiktok verbieten", "Senat billigt Tiktok-Gesetz"), so they add up.
+            part_driving = min(1.0, sum(part_drivers.values()))
+            if part_driving > driving:
+                driving, drivers_found = part_driving, part_drivers
             if self.bidders.search(part):
                 bidder_near |= near or part is title_n
                 bidder_far = True
-        ranked = sorted(best.values(), reverse=True)
+        # The sentence with the most driving counts like one more deal term.
+        ranked = sorted([*best.values(), driving], reverse=True)
         evidence = sum(w * (0.5 ** i) for i, w in enumerate(ranked[:3]))
-        if bidder_near:
-            evidence += self.deal.bidder_weight
-        elif bidder_far:
-            evidence += self.deal.bidder_weight * _FAR
-        whole = title_n + " " + teaser_n
-        negative_hits = {t for t, _, _ in self.negatives.find(whole)}
-        penalty = sum(self.penalties[t] for t in negative_hits)
-        if buyer:
-            # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold.
-            penalty -= 1.0
-            negative_hits.add("subject-as-buyer")
+        # A bidder adds to sale words; next to a ruling alone ("Oracle warnt vor Tiktok-Verbot")
+        # it is not bidding.
+        if best:
+            evidence += self.deal.bidder_weight * (1.0 if bidder_near else _FAR if bidder_far else 0.0)
+        penalty = sum(self.weights[t] for t in negative_hits)
+        # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold;
+        # "Commerzbank verkauft Tochter": it sells something else.
+        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller)):
+            if found:
+                penalty -= 1.0
+                negative_hits.add(role)
         score = round(max(0.0, min(1.0, evidence + penalty)), 3)
+        whole = title_n + " " + teaser_n
         reasons = ([f"subject:{s}" for s in sorted(subjects)]
                    + [f"deal:{t.strip('*$')}" for t in sorted(best, key=best.get, reverse=True)]
+                   + [f"driver:{t.strip('*$')}" for t in sorted(drivers_found, key=drivers_found.get, reverse=True)]
                    + [f"bidder:{b}" for b in self.bidder_names(whole)]
                    + [f"negative:{t.strip('*$')}" for t in sorted(negative_hits)])
         return Verdict(score >= self.deal.threshold, score, tuple(reasons))
 
     def _buys(self, text: str, subject_end: int) -> bool:
         """True when an acquisition verb follows the subject directly ("Bytedance übernimmt …")."""
-        follow = self.buyer_verbs.regex.match(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
-        return follow is not None
+        return self._verb_after(self.buyer_verbs, text, subject_end) is not None
+
+    def _sells(self, text: str, subject_end: int) -> bool:
+        """True when a selling verb follows the subject directly and the rest of the sentence does
+        not name the subject again: "Bytedance verkauft Spielestudio" is another sale, "Bytedance
+        verkauft das US-Geschäft von Tiktok" (or "die App") is this one."""
+        if self._verb_after(self.seller_verbs, text, subject_end) is None:
+            return False
+        rest = text[subject_end + 1:]  # the verb, its object and what follows
+        return not (self.subject.search(rest) or self.references.search(rest))
+
+    @staticmethod
+    def _verb_after(verbs: TermSet, text: str, subject_end: int):
+        return verbs.match_at(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
 
     def bidder_names(self, normalised_text: str) -> list[str]:
         found = {t for t, _, _ in self.bidders.find(normalised_text)}
         return [b.name for b in self.deal.bidders if any(a in found for a in b.aliases)]
+
+
+def _acts(text: str, start: int, subject_hits) -> bool:
+    """True when a driver follows the subject as its verb ("Tiktok verbietet Beauty-Filter"):
+    the subject does the banning or extending there, it is not the one concerned. A genitive
+    ("Tiktoks Eilantrag") is the subject's own case, so it does not act."""
+    return any(text[s_end:start] == " " and not (text[s_end - 1] == "s" and not term.rstrip("$").endswith("s"))
+               for term, _, s_end in subject_hits)
 
 
 def _glued(text: str, left_end: int, right_start: int) -> bool:

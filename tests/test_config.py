@@ -170,6 +170,9 @@ NONSENSE = [
     ("max_bytes = 5000000", "max_bytes = 10000000000", "poll.max_bytes", None),
     ('name = "Walmart"', 'name = "' + "W" * 150 + '"', "deal.bidders[1].name", None),
     ('# database_url = "sqlite:///data/dealticker.db"', 'database_url = "mysql://db/deals"', "bot.database_url", None),
+    ('"verbot" = 0.5\n', '"verbot" = 5\n', "deal.drivers.verbot", '"verbot" = 5'),
+    ('"verbot" = 0.5\n', '"verbot" = 0.5\n"kauf" = 0.5\n', "deal.drivers.kauf", '"kauf" = 0.5'),
+    ('not_driver_cues = ["*schule"', 'not_driver_cues = ["*"', "deal.not_driver_cues[0]", None),
 ]
 
 

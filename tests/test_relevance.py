@@ -1,11 +1,18 @@
 """Relevance on the labelled German development set and on the compounding cases German needs."""
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from bench.relevance import evaluate
+from bot.config import load_config
+from bot.match import TermSet, normalise, term_pattern
 from bot.relevance import RelevanceModel
 from tests.conftest import DATA, ROOT
+
+SHIPPED = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +22,7 @@ def model(shipped_config):
 
 def test_development_set_meets_targets():
     result = evaluate(DATA / "relevance_dev.jsonl", ROOT / "config" / "dealticker.toml")
-    assert result["items"] >= 150 and result["hard_negatives"] * 2 >= result["items"]
+    assert result["items"] >= 290 and result["hard_negatives"] * 2 >= result["items"]
     assert result["precision"] >= 0.97, [(k, i["id"], i["title"]) for k, i, _ in result["errors"]]
     assert result["recall"] >= 0.95, [(k, i["id"], i["title"]) for k, i, _ in result["errors"]]
     assert result["bidder_precision"] >= 0.9
@@ -45,6 +52,15 @@ def test_german_spellings_and_compounds_count(model, title):
     ("Die beliebtesten Apps: TikTok vor Microsoft Teams und WhatsApp", "Die meistgeladenen Apps des Jahres."),
     ("Händler verkaufen jetzt über den TikTok Shop", "Die Plattform startet ihr Shopping-Angebot in Deutschland."),
     ("Bytedance kauft Spielestudio", "Der Tiktok-Konzern übernimmt einen Entwickler von Handyspielen."),
+    # Bans and rulings that are not this deal's forcing track.
+    ("Tiktok-Verbot an Schulen? Lehrerverband fordert klare Regeln", "Der Verband will eine bundesweite Linie."),
+    ("EU-Kommission verhängt Strafe gegen Tiktok", "Die Plattform habe gegen den Digital Services Act verstoßen."),
+    ("Indien verbietet Tiktok und 58 weitere chinesische Apps", "Die Regierung in Neu-Delhi sperrt die Anwendungen."),
+    ("Tiktok-Verbot in Somalia", "Die Regierung begründet den Schritt mit Terrorpropaganda."),  # a country no cue names
+    ("Tiktok verbietet Beauty-Filter für Minderjährige", "Die Plattform reagiert auf Kritik."),  # the subject acts
+    ("Tiktok verlängert maximale Videolänge auf zehn Minuten", "Die Plattform will mit Youtube konkurrieren."),
+    ("US-Kongress verbannt Tiktok von Regierungshandys", "Das Verbot ist Teil des Haushaltsgesetzes."),
+    ("Trump startet eigenen Tiktok-Account", "Der frühere Präsident, der die App einst verbieten wollte, ist nun dabei."),
 ])
 def test_hard_negatives_do_not_count(model, title, teaser):
     verdict = model.judge(title, teaser)
@@ -66,3 +82,99 @@ def test_reasons_name_the_matched_terms(model):
 ])
 def test_pre_check_never_loses_a_possible_match(model, raw, expected):
     assert model.could_match(raw) is expected
+
+
+# Headlines from the deal's forcing track (issue 8): before drivers, each scored 0.
+@pytest.mark.parametrize("title, teaser", [
+    ("Senat stimmt für Tiktok-Gesetz", "Nach dem Repräsentantenhaus hat nun auch die zweite Kammer zugestimmt."),
+    ("Trump will Tiktok in den USA verbieten", "Er könne schon am Samstag ein Dekret unterzeichnen."),
+    ("US-Richter stoppt Tiktok-Verbot in letzter Minute", "Ein Bundesrichter hat die Anordnung ausgesetzt."),
+    ("Trump verschafft Tiktok 75 Tage Aufschub", "Der Präsident hat eine Verordnung unterzeichnet."),
+    ("Tiktok in den USA abgeschaltet", "Kurz vor Inkrafttreten des Verbots hat die Plattform den Betrieb eingestellt."),
+    ("US-Regierung setzt Tiktok-Verbot vorerst aus", ""),
+    ("Berufungsgericht lehnt Tiktoks Eilantrag ab", "Das Gericht will das Gesetz nicht aussetzen."),
+])
+def test_the_forcing_track_counts_without_a_sale_word(model, title, teaser):
+    verdict = model.judge(title, teaser)
+    assert verdict.relevant and any(r.startswith("driver:") for r in verdict.reasons), verdict
+
+
+@pytest.mark.parametrize("title, relevant", [
+    ("Oracle und Walmart steigen bei Tiktok ein", True),     # any person of the verb: "steig ... ein"
+    ("Walmart will bei Tiktok mitbieten", True),
+    ("Tiktok-Aktie? Kurs des Partners steigt um ein Prozent", False),  # "ein" here closes no clause
+])
+def test_split_verbs_match_every_person_and_only_at_the_clause_end(model, title, relevant):
+    assert model.judge(title, "").relevant is relevant
+
+
+def test_split_verb_particle_must_close_the_clause():
+    terms = TermSet.build(["steig ... ein", "zieht ... zurück"])
+    assert [t for t, _, _ in terms.find("oracle und walmart steigen bei tiktok ein")] == ["steig ... ein"]
+    assert terms.find("die aktie steigt um ein prozent") == []
+    assert [t for t, _, _ in terms.find("microsoft zieht sich zurueck, heisst es")] == ["zieht ... zurück"]
+
+
+def _one_regex(terms: list[str]):
+    """The plain form TermSet is an optimisation of: every term in one leftmost-first alternation."""
+    patterns = [term_pattern(t) for t in terms]
+    starting = "|".join(f"(?P<t{i}>{p})" for i, (inside, p) in enumerate(patterns) if not inside)
+    anywhere = "|".join(f"(?P<t{i}>{p})" for i, (inside, p) in enumerate(patterns) if inside)
+    regex = re.compile(rf"(?<![a-z0-9àáâãåæçèéêëìíîïñòóôõøùúûýÿ])(?:{starting})|{anywhere}")
+    return lambda text: [(terms[int(m.lastgroup[1:])], m.start(), m.end()) for m in regex.finditer(text)]
+
+
+def test_term_set_finds_what_one_plain_regex_finds(shipped_config):
+    deal = shipped_config.deal
+    terms = [t for t, _ in deal.negative_terms + deal.drivers + deal.deal_terms if "..." not in t]
+    fast, plain = TermSet.build(terms), _one_regex(terms)
+    items = [json.loads(line) for line in (DATA / "relevance_dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    texts = [normalise(i["title"] + ". " + i["summary"]) for i in items]
+    assert sum(bool(fast.find(t)) for t in texts) > 200
+    assert [fast.find(t) for t in texts] == [plain(t) for t in texts]
+
+
+def _generic_block(table: str, start: str) -> str:
+    """The lines of a table the shipped file marks as generic, up to its "This deal only" part."""
+    body = SHIPPED.split(f"[{table}]\n", 1)[1]
+    return body.split(start, 1)[1].split("\n", 1)[1].split("# This deal only", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def other_deal(shipped_config, tmp_path_factory):
+    """Another German takeover configured as the README says: names, the generic vocabulary
+    copied from the shipped file, and drivers of its own."""
+    deal = shipped_config.deal
+    text = "\n".join([
+        "[deal]", 'name = "Commerzbank-Übernahme"', 'subject = ["*commerzbank"]',
+        'subject_references = ["die bank", "des instituts"]',
+        f"subject_as_buyer = {json.dumps(list(deal.subject_as_buyer))}",
+        f"subject_as_seller = {json.dumps(list(deal.subject_as_seller))}",
+        "[deal.deal_terms]", _generic_block("deal.deal_terms", "# Generic German deal vocabulary"),
+        "[deal.drivers]", '"bafin" = 0.25', '"ezb$" = 0.25', '"*kartell" = 0.25', '"genehmig" = 0.5',
+        '"bundesregierung" = 0.25',
+        "[deal.negative_terms]", _generic_block("deal.negative_terms", "# Generic"),
+        "[[deal.bidders]]", 'name = "UniCredit"', 'aliases = ["Unicredit", "Andrea Orcel"]',
+        "[[feeds]]", 'name = "Handelsblatt"', 'url = "https://www.handelsblatt.com/contentexport/feed/schlagzeilen"',
+    ])
+    path = tmp_path_factory.mktemp("deal") / "commerzbank.toml"
+    path.write_text(text, encoding="utf-8")
+    return RelevanceModel.build(load_config(path, env={}).deal)
+
+
+@pytest.mark.parametrize("title, teaser, relevant", [
+    ("Unicredit erhöht Stimmrechtsanteil an der Commerzbank", "Die Italiener halten nun 29,9 Prozent.", True),
+    ("Commerzbank: Zusammenschluss mit Unicredit rückt näher", "", True),
+    ("Konzernfusionen: Unicredit nimmt die Commerzbank ins Visier", "", True),
+    ("Unicredit steigt bei der Commerzbank ein", "", True),
+    ("Unicredit will bei der Commerzbank einsteigen", "", True),
+    ("Bundesregierung: Kartellamt soll Commerzbank-Deal genehmigen", "", True),
+    ("Commerzbank verkauft Fondsplattform Ebase", "Käufer ist der Finanzdienstleister FNZ.", False),
+    ("Commerzbank finanziert Übernahme im Mittelstand", "Die Bank gibt einem Investor einen Kredit.", False),
+    ("Commerzbank gewinnt Marktanteile im Firmenkundengeschäft", "", False),
+    ("Commerzbank stößt Anteile an Immobilienfonds ab", "", False),
+    ("Commerzbank kauft eigene Aktien zurück", "Das Rückkaufprogramm umfasst 400 Millionen Euro.", False),
+])
+def test_another_takeover_works_with_the_generic_vocabulary(other_deal, title, teaser, relevant):
+    verdict = other_deal.judge(title, teaser)
+    assert verdict.relevant is relevant, verdict
