@@ -55,6 +55,7 @@ items = Table(
     Column("score", Float, nullable=False),
     Column("reasons", Text, nullable=False),
     Column("summary", Text, nullable=False),
+    Index("ix_items_published", "published", "id"),
 )
 
 mentions = Table(
