@@ -17,3 +17,17 @@ def article(title: str, source: str = "SPIEGEL", hours: float = 0, link: str | N
                   teaser=teaser, link=link, published=BASE + timedelta(hours=hours))
     return Article(entry, Verdict(True, 0.9, ("subject:tiktok",)), language,
                    tuple(BidderMention(n, r) for n, r in bidders), teaser or title)
+
+
+def long_stories(count: int, outlets: tuple[str, ...] = ("SPIEGEL", "FAZ", "heise")) -> list[Article]:
+    """`count` distinct stories, each reported by every outlet an hour apart, with a long summary and
+    bidders: story i's newest report is at hour 10 * i + len(outlets) - 1, so the last is the newest."""
+    out = []
+    for i in range(count):
+        # Three words of its own per story keep headlines apart (stories.SAME_STORY) yet alike per story.
+        title = f"Tiktok-Deal Wendung {i}: Q{i:02d}A Q{i:02d}B Q{i:02d}C"
+        summary = f"Zusammenfassung {i}: " + "Die Verhandlungen über den Verkauf gehen weiter. " * 6
+        out += [article(title, source, hours=10 * i + n, teaser=summary.strip(),
+                        bidders=(("Oracle", "negotiating"), ("Microsoft", None)))
+                for n, source in enumerate(outlets)]
+    return out
