@@ -75,7 +75,8 @@ def test_latest_from_a_later_story_on_shows_the_rest(commands):
     assert text.startswith("Meldungen 17 bis 20 (von der neuesten an gezählt):")
     assert [n for n in range(20) if f"Wendung {n}:" in text] == [0, 1, 2, 3]
     assert "weitere" not in text
-    assert "Es gibt nur 20 Meldungen; /latest 20 zeigt die neuesten." in commands.handle(PRIVATE, "/latest ab 21").plain()
+    beyond = commands.handle(PRIVATE, "/latest ab 21").plain()
+    assert beyond == "Es gibt nur 20 Meldungen; /latest 20 zeigt die neuesten."
     one = commands.handle(PRIVATE, "/latest 1 ab 20").plain()
     assert one.startswith("Meldung 20 (von") and "Wendung 0:" in one
 

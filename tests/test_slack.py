@@ -137,7 +137,8 @@ async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a
     closing = f"{20 - shown} weitere passen nicht in diese Nachricht – /latest {20 - shown} ab {shown + 1} zeigt sie."
     assert blocks[-1]["text"]["text"].endswith(closing)
     # The fallback (notifications) holds whole lines only, and says when more follows.
-    whole = {"", "…", f"Die {shown} neuesten Meldungen:", closing, "Bieter: Oracle (in Verhandlungen), Microsoft (genannt)"}
+    whole = {"", "…", f"Die {shown} neuesten Meldungen:", closing,
+             "Bieter: Oracle (in Verhandlungen), Microsoft (genannt)"}
     whole |= {a.entry.title for a in stories} | {a.summary for a in stories}
     for line in reply.text.split("\n"):
         assert line in whole or re.fullmatch(r"3 Quellen: SPIEGEL, FAZ, heise · zuletzt [\d. :]{16}", line), line

@@ -121,7 +121,8 @@ async def test_latest_20_shows_whole_stories_and_says_how_many_more(bot, stub):
         assert title == stories[3 * story].entry.title
         assert outlets.startswith("3 Quellen: SPIEGEL, FAZ, heise · zuletzt ")
         assert body == f"{stories[3 * story].summary}\nBieter: Oracle (in Verhandlungen), Microsoft (genannt)"
-    assert closing == f"{20 - shown} weitere passen nicht in diese Nachricht – /latest {20 - shown} ab {shown + 1} zeigt sie."
+    assert closing == (f"{20 - shown} weitere passen nicht in diese Nachricht – "
+                       f"/latest {20 - shown} ab {shown + 1} zeigt sie.")
 
 
 async def test_only_group_admins_subscribe(bot, stub):
