@@ -55,7 +55,7 @@ items = Table(
     Column("score", Float, nullable=False),
     Column("reasons", Text, nullable=False),
     Column("summary", Text, nullable=False),
-    Index("ix_items_published", "published", "id"),
+    Index("ix_items_published", "published"),
 )
 
 mentions = Table(
