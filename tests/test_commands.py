@@ -9,7 +9,7 @@ import pytest
 from bot.commands import Caller, Commands
 from bot.store import Store
 from tests.conftest import with_feeds
-from tests.factories import article, long_stories
+from tests.factories import add_story, article, long_stories
 
 PRIVATE = Caller("console", "1")
 
@@ -53,12 +53,11 @@ def test_latest_shows_newest_first_with_source_time_summary_link(commands):
 
 
 def test_latest_shows_each_story_once_with_its_outlets_and_latest_report(commands):
-    commands.store.add_articles([
+    add_story(commands.store, [
         article("Microsoft will Tiktok kaufen", "SPIEGEL", hours=0, teaser="Microsoft verhandelt."),
-        article("Oracle erhält Zuschlag für Tiktok", "heise", hours=2),
         article("Microsoft will Tiktok kaufen", "FAZ", hours=1),
-        article("Microsoft will Tiktok kaufen", "heise", hours=3),
-    ], 48)
+        article("Microsoft will Tiktok kaufen", "heise", hours=3)])
+    add_story(commands.store, [article("Oracle erhält Zuschlag für Tiktok", "heise", hours=2)])
     text = commands.handle(PRIVATE, "/latest").plain()
     assert text.startswith("Die 2 neuesten Meldungen:")
     assert text.count("Microsoft will Tiktok kaufen") == 1 and text.count("Microsoft verhandelt.") == 1
@@ -69,7 +68,8 @@ def test_latest_shows_each_story_once_with_its_outlets_and_latest_report(command
 
 
 def test_latest_from_a_later_story_on_shows_the_rest(commands):
-    commands.store.add_articles(long_stories(20), 48)
+    for story in long_stories(20):
+        add_story(commands.store, story)
     reply = commands.handle(PRIVATE, "/latest 4 ab 17")
     text = reply.plain()
     assert text.startswith("Meldungen 17 bis 20 (von der neuesten an gezählt):")

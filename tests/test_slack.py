@@ -16,7 +16,7 @@ from bot.platforms.slack import SlackPlatform, render_blocks
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds
-from tests.factories import article, long_stories
+from tests.factories import add_story, article, long_stories
 from tests.feedserver import Route
 from tests.slack_stub import (BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body, sign,
                               slash_command_body)
@@ -119,7 +119,8 @@ async def test_subscribe_alert_latest_bidders(bot, stub):
 
 async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a_line(bot, stub):
     stories = long_stories(20)
-    bot.store.add_articles(stories, 48)
+    for story in stories:
+        add_story(bot.store, story)
     reply = await bot.slash("/latest", "20", name="latest")
     blocks = reply.body["blocks"]
     assert len(blocks) <= 50
@@ -133,13 +134,13 @@ async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a
         assert blocks[i + 1]["type"] == "context"
         assert "3 Quellen: SPIEGEL, FAZ, heise · zuletzt" in blocks[i + 1]["elements"][0]["text"]
         body = blocks[i + 2]["text"]["text"]
-        assert stories[3 * story].summary in body and "Microsoft (genannt)" in body
+        assert stories[story][0].summary in body and "Microsoft (genannt)" in body
     closing = f"{20 - shown} weitere passen nicht in diese Nachricht – /latest {20 - shown} ab {shown + 1} zeigt sie."
     assert blocks[-1]["text"]["text"].endswith(closing)
     # The fallback (notifications) holds whole lines only, and says when more follows.
     whole = {"", "…", f"Die {shown} neuesten Meldungen:", closing,
              "Bieter: Oracle (in Verhandlungen), Microsoft (genannt)"}
-    whole |= {a.entry.title for a in stories} | {a.summary for a in stories}
+    whole |= {s[0].entry.title for s in stories} | {s[0].summary for s in stories}
     for line in reply.text.split("\n"):
         assert line in whole or re.fullmatch(r"3 Quellen: SPIEGEL, FAZ, heise · zuletzt [\d. :]{16}", line), line
     assert reply.text.startswith(f"Die {shown} neuesten Meldungen:") and len(reply.text) <= 3000

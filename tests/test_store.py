@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from bot.store import Store, utcnow
-from tests.factories import BASE, article
+from tests.factories import BASE, add_story, article
 
 
 def test_migrate_twice_keeps_data(store: Store):
@@ -50,17 +50,15 @@ def test_latest_lists_stories_once_by_their_latest_report_in_a_mixed_language_st
     """The same stories the language filter always let through, each once, ordered by the time of
     their latest report (a later outlet moves a story up), with every outlet of every language."""
     big = "Perplexity legt neues Gebot für Tiktok vor"
-    store.add_articles([
-        article("Microsoft will Tiktok kaufen", "SPIEGEL", hours=0),
-        article("Blackstone prüft ein Gebot für Tiktok", "FAZ", hours=1, bidders=(("Blackstone", None),)),
-        article("Oracle bekommt den Zuschlag für Tiktok", "heise", hours=5),
-        article("Blackstone prüft ein Gebot für Tiktok", "Le Monde", hours=7, language="fr",
-                bidders=(("Blackstone", "interested"),)),
-        article("TikTok sale: Walmart wins the bid", "Reuters", hours=9, language="en"),
-        article("Microsoft will Tiktok kaufen", "CNBC", hours=10, language="en"),
-    ], 48)
+    add_story(store, [article("Microsoft will Tiktok kaufen", "SPIEGEL", hours=0),
+                      article("Microsoft will Tiktok kaufen", "CNBC", hours=10, language="en")])
+    add_story(store, [article("Blackstone prüft ein Gebot für Tiktok", "FAZ", hours=1, bidders=(("Blackstone", None),)),
+                      article("Blackstone prüft ein Gebot für Tiktok", "Le Monde", hours=7, language="fr",
+                              bidders=(("Blackstone", "interested"),))])
+    add_story(store, [article("Oracle bekommt den Zuschlag für Tiktok", "heise", hours=5)])
+    add_story(store, [article("TikTok sale: Walmart wins the bid", "Reuters", hours=9, language="en")])
     # One story with more reports than the first batch of the newest-first walk holds.
-    store.add_articles([article(big, f"Blog {i}", hours=20 + i / 100) for i in range(130)], 48)
+    add_story(store, [article(big, f"Blog {i}", hours=20 + i / 100) for i in range(130)])
 
     def listed(languages):
         return [(a.title, [s for s, _ in a.sources][:2], a.last_report - BASE, [b.role for b in a.bidders])

@@ -13,7 +13,7 @@ from bot.pipeline import Pipeline
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds
-from tests.factories import long_stories
+from tests.factories import add_story, long_stories
 from tests.feedserver import Route
 from tests.telegram_stub import TelegramStub
 
@@ -109,7 +109,8 @@ async def test_start_button_alert_latest_bidders(bot, stub):
 
 async def test_latest_20_shows_whole_stories_and_says_how_many_more(bot, stub):
     stories = long_stories(20)
-    bot.store.add_articles(stories, 48)
+    for story in stories:
+        add_story(bot.store, story)
     text = (await bot.say(ALICE, "/latest 20"))["plain_text"]
     assert len(text) <= 4096
     heading, *paragraphs, closing = text.split("\n\n")
@@ -118,9 +119,9 @@ async def test_latest_20_shows_whole_stories_and_says_how_many_more(bot, stub):
     for rank in range(shown):  # newest first, each whole: headline, outlets and time, summary and bidders
         story = 19 - rank
         title, outlets, body = paragraphs[3 * rank: 3 * rank + 3]
-        assert title == stories[3 * story].entry.title
+        assert title == stories[story][0].entry.title
         assert outlets.startswith("3 Quellen: SPIEGEL, FAZ, heise · zuletzt ")
-        assert body == f"{stories[3 * story].summary}\nBieter: Oracle (in Verhandlungen), Microsoft (genannt)"
+        assert body == f"{stories[story][0].summary}\nBieter: Oracle (in Verhandlungen), Microsoft (genannt)"
     assert closing == (f"{20 - shown} weitere passen nicht in diese Nachricht – "
                        f"/latest {20 - shown} ab {shown + 1} zeigt sie.")
 
