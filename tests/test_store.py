@@ -64,6 +64,9 @@ def test_latest_lists_stories_once_by_their_latest_report_in_a_mixed_language_st
         return [(a.title, [s for s, _ in a.sources][:2], a.last_report - BASE, [b.role for b in a.bidders])
                 for a in store.latest_alerts(5, languages)]
 
+    assert [a.title for a in store.latest_alerts(5, ("de",))] == [
+        big, "Microsoft will Tiktok kaufen", "Blackstone prüft ein Gebot für Tiktok",
+        "Oracle bekommt den Zuschlag für Tiktok"]
     hours = [timedelta(hours=h) for h in (21.29, 10, 9, 7, 5)]
     big_story = (big, ["Blog 0", "Blog 1"], hours[0], [])
     assert listed(("de",)) == [
