@@ -14,12 +14,14 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 LATEST_DEFAULT = 5
 LATEST_MAX = 20
+LATEST_DEEPEST = 100  # "/latest 5 ab 100": how far back the count may start
+_LATEST = re.compile(r"(\d{1,6})?\s*(?:\bab\s+(\d{1,6}))?", re.I)
 STATUS_FEEDS = 8  # failing feeds listed in /status; `dealticker feeds` lists them all
 _COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 HELP = (
     "/subscribe – neue Meldungen in diesem Chat erhalten",
     "/unsubscribe – keine Meldungen mehr",
-    f"/latest [n] – die n neuesten Meldungen (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX})",
+    f"/latest [n] [ab m] – die n neuesten Meldungen, ab der m-ten (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX})",
     "/bidders – wer bietet, und wie steht es",
     "/status – letzter Abruf, Feeds in Ordnung oder gestört",
     "/help – diese Hilfe",
@@ -92,22 +94,41 @@ class Commands:
         return text("Dieser Chat hatte kein Abo.")
 
     def latest(self, _caller: Caller, arg: str) -> Reply:
-        count = LATEST_DEFAULT
-        if arg:
-            if not re.fullmatch(r"\d{1,6}", arg):
-                return text(f"„{arg[:20]}“ ist keine Anzahl. Beispiel: /latest 3 (1 bis {LATEST_MAX}).",
-                            private=True, is_error=True)
-            count = int(arg)
-            if not 1 <= count <= LATEST_MAX:
-                return text(f"Bitte eine Anzahl von 1 bis {LATEST_MAX} angeben, z. B. /latest {LATEST_DEFAULT}.",
-                            private=True, is_error=True)
-        alerts = self.store.latest_alerts(count, self.config.languages)
-        if not alerts:
+        match = _LATEST.fullmatch(arg)
+        if not match:
+            return text(f"„{arg[:20]}“ ist keine Anzahl. Beispiel: /latest 3 (1 bis {LATEST_MAX}) "
+                        f"oder /latest 5 ab 6.", private=True, is_error=True)
+        count, first = int(match.group(1) or LATEST_DEFAULT), int(match.group(2) or 1)
+        if not 1 <= count <= LATEST_MAX:
+            return text(f"Bitte eine Anzahl von 1 bis {LATEST_MAX} angeben, z. B. /latest {LATEST_DEFAULT}.",
+                        private=True, is_error=True)
+        if not 1 <= first <= LATEST_DEEPEST:
+            return text(f"Nach „ab“ bitte eine Zahl von 1 bis {LATEST_DEEPEST}, z. B. /latest 5 ab 6.",
+                        private=True, is_error=True)
+        found = self.store.latest_alerts(first - 1 + count, self.config.languages)
+        alerts = found[first - 1:]
+        if not found:
             return text("Noch keine Meldungen zum Deal gefunden. Ich schaue regelmäßig nach.")
-        paragraphs: list[tuple[Span, ...]] = [(Span(f"Die {len(alerts)} neuesten Meldungen:", "bold"),)]
-        for alert in alerts:
-            paragraphs.extend(alert_paragraphs(alert, self.config.timezone))
-        return Reply(tuple(paragraphs))
+        if not alerts:
+            many = "eine Meldung" if len(found) == 1 else f"{len(found)} Meldungen"
+            return text(f"Es gibt nur {many}; /latest {min(len(found), LATEST_MAX)} zeigt die neuesten.")
+        stories = tuple(alert_paragraphs(a, self.config.timezone) for a in alerts)
+
+        def shown(k: int) -> Reply:
+            """The first k stories: the heading names how many, a closing line how to see the rest."""
+            if first == 1:
+                head = "Die neueste Meldung:" if k == 1 else f"Die {k} neuesten Meldungen:"
+            elif k == 1:
+                head = f"Meldung {first} (von der neuesten an gezählt):"
+            else:
+                head = f"Meldungen {first} bis {first + k - 1} (von der neuesten an gezählt):"
+            paragraphs = [(Span(head, "bold"),), *(p for story in stories[:k] for p in story)]
+            if rest := len(stories) - k:
+                paragraphs.append((Span(f"{rest} weitere passen nicht in diese Nachricht – "
+                                        f"/latest {rest} ab {first + k} zeigt sie."),))
+            return Reply(tuple(paragraphs), stories=k, shorter=shown)
+
+        return shown(len(stories))
 
     def bidders(self, _caller: Caller, _arg: str) -> Reply:
         standings = self.store.bidder_standings()

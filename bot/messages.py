@@ -1,7 +1,8 @@
 """The message model every reply and alert is written in once, and each platform renders."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -29,9 +30,34 @@ class Reply:
     private: bool = False
     buttons: tuple[tuple[str, str], ...] = ()  # (label, command) pairs
     is_error: bool = False
+    # A list of whole stories a platform may show fewer of: `shorter(k)` is this reply with only
+    # its first k, its heading and closing line saying so (see `fit`).
+    stories: int = 0
+    shorter: Callable[[int], Reply] | None = field(default=None, compare=False, repr=False)
 
     def plain(self) -> str:
         return "\n\n".join("".join(s.text for s in p) for p in self.paragraphs)
+
+
+CUT = (Span("… (der Rest passt nicht in eine Nachricht)", "italic"),)
+
+
+def fit(reply: Reply, fits: Callable[[Reply], bool]) -> Reply:
+    """The most of `reply` one message can hold, decided here for every platform (`fits` is the
+    platform's own measure): all of it; else as many whole stories as fit, their closing line
+    saying how many more there are; else whole paragraphs and a line saying the rest is missing.
+    A single paragraph too long for any message is left to the renderer."""
+    if fits(reply):
+        return reply
+    if reply.shorter is not None:
+        for k in range(reply.stories - 1, 0, -1):
+            if fits(shorter := reply.shorter(k)):
+                return shorter
+        reply = reply.shorter(1) if reply.stories > 1 else reply
+    for k in range(len(reply.paragraphs) - 1, 0, -1):
+        if fits(shorter := replace(reply, paragraphs=reply.paragraphs[:k] + (CUT,), shorter=None)):
+            return shorter
+    return reply
 
 
 def text(*lines: str, private: bool = False, is_error: bool = False,
@@ -47,17 +73,27 @@ def bidder_line(bidders: tuple[BidderMention, ...]) -> str:
     return ", ".join(f"{b.name} ({ROLE_LABELS.get(b.role, 'genannt')})" for b in bidders)
 
 
-def alert_paragraphs(alert: Alert, tz: str) -> tuple[tuple[Span, ...], ...]:
-    """The story block used by pushed alerts and by /latest."""
-    head = (Span(alert.title, "bold", alert.link or None),)
+def outlets_line(alert: Alert, tz: str) -> str:
+    """"SPIEGEL · 20.09.2025 10:00", or "3 Quellen: SPIEGEL, FAZ, heise · zuletzt 20.09.2025 14:30"."""
     outlets = list(dict.fromkeys(s for s, _ in alert.sources)) or [alert.source]
-    meta = f"{', '.join(outlets[:5])}{' u. a.' if len(outlets) > 5 else ''} · {local_time(alert.published, tz)}"
-    paragraphs: list[tuple[Span, ...]] = [head, (Span(meta, "italic"),)]
+    when = local_time(alert.last_report or alert.published, tz)
+    if len(outlets) == 1:
+        return f"{outlets[0]} · {when}"
+    names = ", ".join(outlets[:5]) + (" u. a." if len(outlets) > 5 else "")
+    return f"{len(outlets)} Quellen: {names} · zuletzt {when}"
+
+
+def alert_paragraphs(alert: Alert, tz: str) -> tuple[tuple[Span, ...], ...]:
+    """The story block used by pushed alerts and by /latest: headline, outlets and time of the
+    latest report, then summary and bidders together (one Slack block fewer per story)."""
+    body: list[Span] = []
     if alert.summary and alert.summary != alert.title:
-        paragraphs.append((Span(alert.summary),))
+        body.append(Span(alert.summary))
     if alert.bidders:
-        paragraphs.append((Span("Bieter: ", "bold"), Span(bidder_line(alert.bidders))))
-    return tuple(paragraphs)
+        body += [Span("\n")] if body else []
+        body += [Span("Bieter: ", "bold"), Span(bidder_line(alert.bidders))]
+    paragraphs = ((Span(alert.title, "bold", alert.link or None),), (Span(outlets_line(alert, tz), "italic"),))
+    return paragraphs + ((tuple(body),) if body else ())
 
 
 def alert_message(alert: Alert, tz: str) -> Reply:

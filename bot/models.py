@@ -63,6 +63,7 @@ class Alert:
     sources: tuple[tuple[str, str], ...] = ()
     reasons: tuple[str, ...] = ()
     is_update: bool = False
+    last_report: datetime | None = None  # publication time of its newest item; None: `published`
 
 
 @dataclass(frozen=True, slots=True)

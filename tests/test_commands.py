@@ -9,7 +9,7 @@ import pytest
 from bot.commands import Caller, Commands
 from bot.store import Store
 from tests.conftest import with_feeds
-from tests.factories import article
+from tests.factories import add_story, article, long_stories
 
 PRIVATE = Caller("console", "1")
 
@@ -52,9 +52,39 @@ def test_latest_shows_newest_first_with_source_time_summary_link(commands):
     assert "Oracle (Zuschlag/genehmigt)" in text
 
 
+def test_latest_shows_each_story_once_with_its_outlets_and_latest_report(commands):
+    add_story(commands.store, [
+        article("Microsoft will Tiktok kaufen", "SPIEGEL", hours=0, teaser="Microsoft verhandelt."),
+        article("Microsoft will Tiktok kaufen", "FAZ", hours=1),
+        article("Microsoft will Tiktok kaufen", "heise", hours=3)])
+    add_story(commands.store, [article("Oracle erhält Zuschlag für Tiktok", "heise", hours=2)])
+    text = commands.handle(PRIVATE, "/latest").plain()
+    assert text.startswith("Die 2 neuesten Meldungen:")
+    assert text.count("Microsoft will Tiktok kaufen") == 1 and text.count("Microsoft verhandelt.") == 1
+    # The story heise joined last is the newest: 11:00 UTC is 13:00 in Berlin.
+    assert text.index("Microsoft will") < text.index("Oracle erhält")
+    assert "3 Quellen: SPIEGEL, FAZ, heise · zuletzt 20.09.2025 13:00" in text
+    assert "heise · 20.09.2025 12:00" in text
+
+
+def test_latest_from_a_later_story_on_shows_the_rest(commands):
+    for story in long_stories(20):
+        add_story(commands.store, story)
+    reply = commands.handle(PRIVATE, "/latest 4 ab 17")
+    text = reply.plain()
+    assert text.startswith("Meldungen 17 bis 20 (von der neuesten an gezählt):")
+    assert [n for n in range(20) if f"Wendung {n}:" in text] == [0, 1, 2, 3]
+    assert "weitere" not in text
+    beyond = commands.handle(PRIVATE, "/latest ab 21").plain()
+    assert beyond == "Es gibt nur 20 Meldungen; /latest 20 zeigt die neuesten."
+    one = commands.handle(PRIVATE, "/latest 1 ab 20").plain()
+    assert one.startswith("Meldung 20 (von") and "Wendung 0:" in one
+
+
 @pytest.mark.parametrize("argument, needle", [
     ("abc", "keine Anzahl"), ("99999", "von 1 bis 20"), ("0", "von 1 bis 20"), ("-3", "keine Anzahl"),
-    ("1e9", "keine Anzahl"), ("<script>", "keine Anzahl"),
+    ("1e9", "keine Anzahl"), ("<script>", "keine Anzahl"), ("5 ab 0", "Nach „ab“"), ("5 ab 101", "von 1 bis 100"),
+    ("5 ab", "keine Anzahl"),
 ])
 def test_latest_rejects_junk(commands, argument, needle):
     reply = commands.handle(PRIVATE, f"/latest {argument}")

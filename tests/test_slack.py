@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from bot.platforms.slack import SlackPlatform, render_blocks
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds
-from tests.factories import article
+from tests.factories import add_story, article, long_stories
 from tests.feedserver import Route
 from tests.slack_stub import (BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body, sign,
                               slash_command_body)
@@ -114,6 +115,35 @@ async def test_subscribe_alert_latest_bidders(bot, stub):
     assert junk.body["response_type"] == "ephemeral" and "keine Anzahl" in junk.text
     helped = await bot.slash("/dealticker", "", name="help")
     assert helped.body["response_type"] == "ephemeral" and "/bidders" in helped.text
+
+
+async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a_line(bot, stub):
+    stories = long_stories(20)
+    for story in stories:
+        add_story(bot.store, story)
+    reply = await bot.slash("/latest", "20", name="latest")
+    blocks = reply.body["blocks"]
+    assert len(blocks) <= 50
+    assert all(len((b["elements"][0] if b["type"] == "context" else b["text"])["text"]) <= 3000 for b in blocks)
+    shown = int(re.fullmatch(r"\*Die (\d+) neuesten Meldungen:\*", blocks[0]["text"]["text"]).group(1))
+    heads = [i for i, b in enumerate(blocks) if b["type"] == "section" and b["text"]["text"].startswith("<https://")]
+    assert 10 <= len(heads) == shown < 20
+    for rank, i in enumerate(heads):  # newest first, each whole: headline, outlets and time, summary, bidders
+        story = 19 - rank
+        assert f"Wendung {story}: Q{story:02d}A" in blocks[i]["text"]["text"]
+        assert blocks[i + 1]["type"] == "context"
+        assert "3 Quellen: SPIEGEL, FAZ, heise · zuletzt" in blocks[i + 1]["elements"][0]["text"]
+        body = blocks[i + 2]["text"]["text"]
+        assert stories[story][0].summary in body and "Microsoft (genannt)" in body
+    closing = f"{20 - shown} weitere passen nicht in diese Nachricht – /latest {20 - shown} ab {shown + 1} zeigt sie."
+    assert blocks[-1]["text"]["text"].endswith(closing)
+    # The fallback (notifications) holds whole lines only, and says when more follows.
+    whole = {"", "…", f"Die {shown} neuesten Meldungen:", closing,
+             "Bieter: Oracle (in Verhandlungen), Microsoft (genannt)"}
+    whole |= {s[0].entry.title for s in stories} | {s[0].summary for s in stories}
+    for line in reply.text.split("\n"):
+        assert line in whole or re.fullmatch(r"3 Quellen: SPIEGEL, FAZ, heise · zuletzt [\d. :]{16}", line), line
+    assert reply.text.startswith(f"Die {shown} neuesten Meldungen:") and len(reply.text) <= 3000
 
 
 async def test_app_mention_answers_in_the_channel(bot, stub):

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from bot.german import GermanText
 from bot.store import Store, utcnow
 from bot.stories import StoryModel
-from tests.factories import article
+from tests.factories import BASE, add_story, article
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,43 @@ def test_latest_is_newest_first_and_filtered_by_language(store: Store):
     assert len(store.latest_alerts(1)) == 1
 
 
+def test_latest_lists_stories_once_by_their_latest_report_in_a_mixed_language_store(store: Store):
+    """The same stories the language filter always let through, each once, ordered by the time of
+    their latest report (a later outlet moves a story up), with every outlet of every language."""
+    big = "Perplexity legt neues Gebot für Tiktok vor"
+    add_story(store, [article("Microsoft will Tiktok kaufen", "SPIEGEL", hours=0),
+                      article("Microsoft will Tiktok kaufen", "CNBC", hours=10, language="en")])
+    add_story(store, [article("Blackstone prüft ein Gebot für Tiktok", "FAZ", hours=1, bidders=(("Blackstone", None),)),
+                      article("Blackstone prüft ein Gebot für Tiktok", "Le Monde", hours=7, language="fr",
+                              bidders=(("Blackstone", "interested"),))])
+    add_story(store, [article("Oracle bekommt den Zuschlag für Tiktok", "heise", hours=5)])
+    add_story(store, [article("TikTok sale: Walmart wins the bid", "Reuters", hours=9, language="en")])
+    # One story with more reports than the first batch of the newest-first walk holds.
+    add_story(store, [article(big, f"Blog {i}", hours=20 + i / 100) for i in range(130)])
+
+    def listed(languages):
+        return [(a.title, [s for s, _ in a.sources][:2], a.last_report - BASE, [b.role for b in a.bidders])
+                for a in store.latest_alerts(5, languages)]
+
+    assert [a.title for a in store.latest_alerts(5, ("de",))] == [
+        big, "Microsoft will Tiktok kaufen", "Blackstone prüft ein Gebot für Tiktok",
+        "Oracle bekommt den Zuschlag für Tiktok"]
+    hours = [timedelta(hours=h) for h in (21.29, 10, 9, 7, 5)]
+    big_story = (big, ["Blog 0", "Blog 1"], hours[0], [])
+    assert listed(("de",)) == [
+        big_story,
+        ("Microsoft will Tiktok kaufen", ["SPIEGEL", "CNBC"], hours[1], []),
+        ("Blackstone prüft ein Gebot für Tiktok", ["FAZ", "Le Monde"], hours[3], ["interested"]),
+        ("Oracle bekommt den Zuschlag für Tiktok", ["heise"], hours[4], []),
+    ]
+    assert [t for t, *_ in listed(None)] == [big, "Microsoft will Tiktok kaufen", "TikTok sale: Walmart wins the bid",
+                                             "Blackstone prüft ein Gebot für Tiktok",
+                                             "Oracle bekommt den Zuschlag für Tiktok"]
+    assert len(store.latest_alerts(5)[0].sources) == 130
+    assert [a.title for a in store.latest_alerts(2, ("fr", "en"))] == [
+        "Microsoft will Tiktok kaufen", "TikTok sale: Walmart wins the bid"]
+
+
 def test_bidder_standings_sorted_by_latest_activity(store: Store):
     store.add_articles([
         article("Microsoft bietet für Tiktok", hours=0, bidders=(("Microsoft", "bid_submitted"),)),
@@ -125,6 +162,11 @@ def test_upgrade_keeps_subscriptions_and_alert_records(tmp_path):
                           "fingerprint, reasons, version) VALUES ('Oracle bekommt Tiktok', 'https://x', 'heise', "
                           "'s', '2025-09-20 08:00:00', '2025-09-20 08:00:00', '2025-09-20 08:00:00', 'oracle', "
                           "'[]', 1)"))
+        # The first release stored every alert together with its first item.
+        conn.execute(text("INSERT INTO items (key, link_key, alert_id, feed_url, source, title, teaser, link, "
+                          "published, fetched, language, score, reasons, summary) VALUES ('k1', 'k1', 1, "
+                          "'https://x/feed', 'heise', 'Oracle bekommt Tiktok', '', 'https://x', "
+                          "'2025-09-20 08:00:00', '2025-09-20 08:00:00', 'de', 0.9, '[]', 's')"))
     old.migrate()
     assert old.subscriptions() == [("telegram", "42", "")]
     assert [a.title for a in old.latest_alerts(5)] == ["Oracle bekommt Tiktok"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import warnings
 
 import pytest
@@ -12,6 +13,7 @@ from bot.pipeline import Pipeline
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds
+from tests.factories import add_story, long_stories
 from tests.feedserver import Route
 from tests.telegram_stub import TelegramStub
 
@@ -103,6 +105,25 @@ async def test_start_button_alert_latest_bidders(bot, stub):
     assert "Microsoft" in bidders["plain_text"] and "Walmart" in bidders["plain_text"]
     junk = await bot.say(ALICE, "/latest <b>")
     assert "keine Anzahl" in junk["plain_text"]
+
+
+async def test_latest_20_shows_whole_stories_and_says_how_many_more(bot, stub):
+    stories = long_stories(20)
+    for story in stories:
+        add_story(bot.store, story)
+    text = (await bot.say(ALICE, "/latest 20"))["plain_text"]
+    assert len(text) <= 4096
+    heading, *paragraphs, closing = text.split("\n\n")
+    shown = int(re.fullmatch(r"Die (\d+) neuesten Meldungen:", heading).group(1))
+    assert 5 <= shown < 20 and len(paragraphs) == 3 * shown
+    for rank in range(shown):  # newest first, each whole: headline, outlets and time, summary and bidders
+        story = 19 - rank
+        title, outlets, body = paragraphs[3 * rank: 3 * rank + 3]
+        assert title == stories[story][0].entry.title
+        assert outlets.startswith("3 Quellen: SPIEGEL, FAZ, heise · zuletzt ")
+        assert body == f"{stories[story][0].summary}\nBieter: Oracle (in Verhandlungen), Microsoft (genannt)"
+    assert closing == (f"{20 - shown} weitere passen nicht in diese Nachricht – "
+                       f"/latest {20 - shown} ab {shown + 1} zeigt sie.")
 
 
 async def test_only_group_admins_subscribe(bot, stub):

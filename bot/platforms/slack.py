@@ -14,7 +14,7 @@ from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot.commands import Caller, Commands
 from bot.config import SlackConfig
-from bot.messages import Reply, Span
+from bot.messages import Reply, Span, fit
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SLASH = ("/latest", "/bidders", "/subscribe", "/unsubscribe", "/dealticker")
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
+FALLBACK_LIMIT = 3000  # Slack advises at most 4,000 characters of top-level text
 # Errors after which the bot cannot post in the channel any more: the subscription ends.
 GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "channel_is_archived",
         "team_access_not_granted", "missing_scope"}
@@ -49,11 +50,25 @@ def _mrkdwn(span: Span) -> str:
 
 
 def render_blocks(reply: Reply) -> tuple[str, list[dict]]:
-    """Block Kit: a context block for all-italic lines (source and time), sections otherwise,
-    packed so no section exceeds 3,000 characters and no message 50 blocks; plus plain text."""
+    """Block Kit: a context block for all-italic lines (source and time), sections otherwise; as
+    much of the reply as 50 blocks of at most 3,000 characters hold, chosen by messages.fit; plus
+    the plain-text fallback notifications show, cut only between lines."""
+    reply = fit(reply, _fits)
+    blocks = _blocks(reply)[:MAX_BLOCKS]
+    for block in blocks:  # only a single paragraph too long for any message is still over the limit
+        _text(block)["text"] = _text(block)["text"][:SECTION_LIMIT]
+    return _fallback(reply), blocks
+
+
+def _fits(reply: Reply) -> bool:
+    blocks = _blocks(reply)
+    return len(blocks) <= MAX_BLOCKS and all(len(_text(b)["text"]) <= SECTION_LIMIT for b in blocks)
+
+
+def _blocks(reply: Reply) -> list[dict]:
     blocks: list[dict] = []
     for paragraph in reply.paragraphs:
-        text = "".join(_mrkdwn(s) for s in paragraph)[:SECTION_LIMIT]
+        text = "".join(_mrkdwn(s) for s in paragraph)
         if all(s.style == "italic" for s in paragraph):
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
         elif blocks and blocks[-1]["type"] == "section" and len(blocks) >= MAX_BLOCKS - 1 and \
@@ -61,10 +76,23 @@ def render_blocks(reply: Reply) -> tuple[str, list[dict]]:
             blocks[-1]["text"]["text"] += "\n\n" + text
         else:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    # The fallback text is mrkdwn too (it is what notifications show): "<!channel>" in a
-    # headline must not ping anyone.
-    fallback = escape(reply.plain())[:3000]
-    return fallback, blocks[:MAX_BLOCKS]
+    return blocks
+
+
+def _text(block: dict) -> dict:
+    return block["elements"][0] if block["type"] == "context" else block["text"]
+
+
+def _fallback(reply: Reply) -> str:
+    """The fallback text is mrkdwn too (it is what notifications show): "<!channel>" in a headline
+    must not ping anyone. Whole lines up to FALLBACK_LIMIT; "…" marks that more follows."""
+    lines, size = [], 0
+    for line in escape(reply.plain()).split("\n"):
+        if size + len(line) + 1 > FALLBACK_LIMIT - 2:
+            return "\n".join(lines + ["…"])
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)
 
 
 class SlackPlatform:

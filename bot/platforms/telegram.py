@@ -15,7 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from bot.commands import HELP, Caller, Commands
 from bot.config import TelegramConfig
-from bot.messages import Reply
+from bot.messages import Reply, fit
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, ChatMoved, Limits, Rejected, RetryLater, Transient
 
@@ -27,8 +27,12 @@ _ADMINS = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 def render_html(reply: Reply, limit: int = LIMIT) -> str:
-    """Telegram HTML with every piece of feed text escaped; whole paragraphs up to the limit."""
-    out: list[str] = []
+    """Telegram HTML with every piece of feed text escaped; as much of the reply as `limit`
+    characters of text hold, chosen by messages.fit (Telegram counts the text after parsing)."""
+    reply = fit(reply, lambda r: _length(r.plain()) <= limit)
+    if _length(reply.plain()) > limit:  # one paragraph alone is too long: keep its plain text, cut
+        return html.escape(reply.plain()[: limit // 2 - 1], quote=False) + "…"
+    out = []
     for paragraph in reply.paragraphs:
         parts = []
         for span in paragraph:
@@ -38,13 +42,13 @@ def render_html(reply: Reply, limit: int = LIMIT) -> str:
             if span.url:
                 text = f'<a href="{html.escape(span.url, quote=True)}">{text}</a>'
             parts.append(text)
-        piece = "".join(parts)
-        if sum(len(p) + 2 for p in out) + len(piece) > limit - 2:
-            if not out:  # one paragraph alone is too long: keep its plain text, cut
-                out.append(html.escape("".join(s.text for s in paragraph)[: limit // 2 - 1], quote=False) + "…")
-            break
-        out.append(piece)
+        out.append("".join(parts))
     return "\n\n".join(out)
+
+
+def _length(text: str) -> int:
+    # In UTF-16 code units, as Telegram counts entity offsets: never less than the characters.
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _seconds(value) -> float:

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 
 from bot import schema as t
@@ -192,33 +192,62 @@ class NewsStore(StoreBase):
                           Features.loads(r.features) if r.features else None) for r in rows]
 
     def alerts_by_id(self, ids: list[int], is_update: bool = False) -> list[Alert]:
-        if not ids:
-            return []
         with self.engine.connect() as conn:
-            rows = {r.id: r for r in conn.execute(select(t.alerts).where(t.alerts.c.id.in_(ids)))}
-            return [self._alert(conn, rows[i], is_update) for i in ids if i in rows]
+            return self._alerts(conn, ids, is_update)
 
     def latest_alerts(self, limit: int, languages: tuple[str, ...] | None = None) -> list[Alert]:
-        """Newest stories first; with `languages`, only stories that have an item in one of them."""
-        query = select(t.alerts).order_by(t.alerts.c.published.desc(), t.alerts.c.id.desc()).limit(limit)
-        if languages:
-            query = query.where(t.alerts.c.id.in_(select(t.items.c.alert_id).where(
-                t.items.c.language.in_(languages))))
-        with self.engine.connect() as conn:
-            return [self._alert(conn, r) for r in conn.execute(query)]
+        """Stories by the time of their latest report, newest first; with `languages`, only stories
+        that have an item in one of them.
 
-    def _alert(self, conn, row, is_update: bool = False) -> Alert:
-        items = conn.execute(select(t.items.c.id, t.items.c.source, t.items.c.link).where(
-            t.items.c.alert_id == row.id).order_by(t.items.c.published, t.items.c.id)).all()
-        seen: dict[str, BidderMention] = {}
-        for m in conn.execute(select(t.mentions.c.bidder, t.mentions.c.role).where(
-                t.mentions.c.item_id.in_([i.id for i in items])).order_by(t.mentions.c.id)):
+        The items are walked newest first along ix_items_published, a batch at a time, until `limit`
+        stories have turned up: a story's first item met on that walk is its latest report. The
+        language test is an EXISTS per walked item on ix_items_alert_id; `IN (subquery)` instead made
+        SQLite read every item for every call (0.5-0.8 s at a million items)."""
+        batch = max(8 * limit, 100)  # several items per story; more batches follow if needed
+        walk = select(t.items.c.alert_id, t.items.c.published, t.items.c.id).order_by(
+            t.items.c.published.desc(), t.items.c.id.desc()).limit(batch)
+        if languages:
+            own = t.items.alias("own")
+            walk = walk.where(exists().where((own.c.alert_id == t.items.c.alert_id) & own.c.language.in_(languages)))
+        ids: dict[int, None] = {}
+        with self.engine.connect() as conn:
+            after = None
+            while len(ids) < limit:
+                rows = conn.execute(walk if after is None else walk.where(
+                    tuple_(t.items.c.published, t.items.c.id) < tuple_(*after))).all()
+                ids.update((r.alert_id, None) for r in rows)
+                if len(rows) < batch:
+                    break
+                after = (rows[-1].published, rows[-1].id)
+            return self._alerts(conn, list(ids)[:limit])
+
+    @staticmethod
+    def _alerts(conn, ids: list[int], is_update: bool = False) -> list[Alert]:
+        """The stories with these ids, in this order, in three queries however many there are."""
+        if not ids:
+            return []
+        rows = {r.id: r for r in conn.execute(select(t.alerts).where(t.alerts.c.id.in_(ids)))}
+        items: dict[int, list] = {i: [] for i in ids}
+        for i in conn.execute(select(t.items.c.alert_id, t.items.c.source, t.items.c.link, t.items.c.published)
+                              .where(t.items.c.alert_id.in_(ids)).order_by(t.items.c.published, t.items.c.id)):
+            items[i.alert_id].append(i)
+        bidders: dict[int, dict[str, BidderMention]] = {i: {} for i in ids}
+        for m in conn.execute(select(t.items.c.alert_id, t.mentions.c.bidder, t.mentions.c.role)
+                              .join(t.items, t.items.c.id == t.mentions.c.item_id)
+                              .where(t.items.c.alert_id.in_(ids)).order_by(t.mentions.c.id)):
+            seen = bidders[m.alert_id]
             if m.bidder not in seen or (m.role and not seen[m.bidder].role):
                 seen[m.bidder] = BidderMention(m.bidder, m.role)
-        sources = tuple(dict.fromkeys((i.source, i.link) for i in items))
-        return Alert(id=row.id, title=row.title, link=row.link, source=row.source,
-                     published=_utc(row.published), summary=row.summary, bidders=tuple(seen.values()),
-                     sources=sources, reasons=tuple(json.loads(row.reasons)), is_update=is_update)
+        out = []
+        for i in (i for i in ids if i in rows):
+            row = rows[i]
+            out.append(Alert(id=row.id, title=row.title, link=row.link, source=row.source,
+                             published=_utc(row.published), summary=row.summary,
+                             bidders=tuple(bidders[i].values()),
+                             sources=tuple(dict.fromkeys((r.source, r.link) for r in items[i])),
+                             reasons=tuple(json.loads(row.reasons)), is_update=is_update,
+                             last_report=_utc(max((r.published for r in items[i]), default=row.published))))
+        return out
 
     def bidder_standings(self) -> list[BidderStanding]:
         """Each bidder's latest status, article count and latest mention, most recent first."""
