@@ -32,6 +32,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -95,7 +96,7 @@ class Corpus:
         self.df: Counter = Counter()
         self.size = 0
         self.min_size = min_size
-        self._vectors: dict[tuple[int, str], tuple[dict[str, float], float]] = {}
+        self._vectors: dict[tuple[int, str], object] = {}  # derived per features object, per poll
         for f in features:
             self.add(f)
 
@@ -108,6 +109,19 @@ class Corpus:
         """0 for what every item has, 1 for what none has; smoothed IDF."""
         n = max(self.size, self.min_size)
         return math.log((n + 1) / (self.df.get(key, 0) + 1)) / math.log(n + 1)
+
+    def main(self, weights: dict[str, float]) -> set[str]:
+        """What the title names (the teaser's mentions are background); kept like `vector`."""
+        key = (id(weights), "main")
+        if key not in self._vectors:
+            self._vectors[key] = _main(weights)
+        return self._vectors[key]
+
+    def plain(self, weights: dict[str, float]) -> tuple[dict[str, float], float]:
+        key = (id(weights), "plain")
+        if key not in self._vectors:
+            self._vectors[key] = _plain(weights)
+        return self._vectors[key]
 
     def vector(self, weights: dict[str, float], kind: str) -> tuple[dict[str, float], float]:
         """`weights` scaled by rarity, and the vector's length; kept until the corpus changes (a poll
@@ -203,8 +217,8 @@ class StoryModel:
         """The signals that two items report one event (or not), each 0..1 (facts up to 1.5)."""
         r = self.rules
         fa, fb = a.features, b.features
-        actors_a, actors_b = _main(fa.actors), _main(fb.actors)
-        actions_a, actions_b = _main(fa.actions), _main(fb.actions)
+        actors_a, actors_b = corpus.main(fa.actors), corpus.main(fb.actors)
+        actions_a, actions_b = corpus.main(fa.actions), corpus.main(fb.actions)
         shared = {k for k in actors_a & actors_b if corpus.rarity(f"a:{k}") > 0.3}
         differ = bool(actions_a and actions_b and not actions_a & actions_b)
         return {
@@ -218,7 +232,7 @@ class StoryModel:
             "same_outlet": float(bool(_outlet(a.source) & _outlet(b.source))),
             "actors": (_cosine(corpus.vector(fa.actors, "a"), corpus.vector(fb.actors, "a"))
                        if fa.actors and fb.actors else r.neutral),
-            "actions": (_cosine(_plain(fa.actions), _plain(fb.actions))
+            "actions": (_cosine(corpus.plain(fa.actions), corpus.plain(fb.actions))
                         if fa.actions and fb.actions else r.neutral),
         }
 
@@ -232,10 +246,12 @@ _GENERIC_OUTLET = frozenset("de at ch com net online zeitung wirtschaft digital 
                             "magazin allgemeine www the der die das".split())
 
 
-def _outlet(source: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", normalise(source)) if len(w) > 2 and w not in _GENERIC_OUTLET}
+@lru_cache(maxsize=4096)  # a poll compares every pair of items: each outlet's name is read once
+def _outlet(source: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"[a-z0-9]+", normalise(source)) if len(w) > 2 and w not in _GENERIC_OUTLET)
 
 
+@lru_cache(maxsize=4096)
 def _headline(title: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", normalise(title)))
 
