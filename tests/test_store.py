@@ -217,3 +217,9 @@ def test_a_feed_state_the_database_refuses_costs_only_that_feed(store: Store):
                                                            ("https://c.example/", "c")])}
     assert saved["a"] and saved["c"]
     assert failed in ([], ["b"])  # SQLite does not enforce column sizes
+
+
+def test_a_lone_item_the_database_refuses_does_not_raise(store: Store):
+    odd = article("Walmart steigt bei Tiktok-Gebot ein", language="x" * 50)
+    new, updated = store.add_articles([odd], 48)  # PostgreSQL refuses it, SQLite keeps it
+    assert updated == [] and len(new) == len(store.latest_alerts(10, None)) <= 1

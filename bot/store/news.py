@@ -96,8 +96,6 @@ class NewsStore(StoreBase):
         try:
             return self._add_articles(articles, window_hours, stories)
         except DBAPIError:
-            if len(articles) == 1:
-                raise
             log.warning("storing %d articles at once failed; storing them one by one", len(articles))
         new: list[Alert] = []
         updated: list[Alert] = []
