@@ -117,6 +117,19 @@ class Corpus:
             self._vectors[key] = _main(weights)
         return self._vectors[key]
 
+    def keys(self, item: Item) -> frozenset[str]:
+        """Everything a pair of items can have in common (words, actors, main actions, facts, the
+        headline): a story none of whose items shares one of these with a new item cannot score
+        above "nothing in common", so it need not be compared pair by pair."""
+        key = (id(item.features), "keys")
+        if key not in self._vectors:
+            f = item.features
+            facts = {"f:when" if k.startswith(("days:", "date:", "due:")) else f"f:{k}" for k in f.facts}
+            self._vectors[key] = frozenset({f"w:{k}" for k in f.terms} | {f"a:{k}" for k in f.actors}
+                                           | {f"c:{k}" for k in self.main(f.actions)} | facts
+                                           | {f"h:{_headline(item.title)}"})
+        return self._vectors[key]
+
     def plain(self, weights: dict[str, float]) -> tuple[dict[str, float], float]:
         key = (id(weights), "plain")
         if key not in self._vectors:
@@ -185,7 +198,10 @@ class StoryModel:
             if other.story is not None and abs(other.published - item.published) <= window:
                 members.setdefault(other.story, []).append(other)
         best: tuple[float, int | None, tuple[str, ...]] = (float("-inf"), None, ())
+        keys = corpus.keys(item)
         for story, items in members.items():
+            if not any(keys & corpus.keys(m) for m in items):
+                continue  # shares nothing but the time: it could never be joined
             score, reasons = self.story_score(item, items, corpus)
             if score > best[0]:
                 best = (score, story, reasons)
