@@ -67,7 +67,7 @@ def cmd_run(args, config: Config) -> int:
 
 
 def cmd_feeds(args, config: Config) -> int:
-    from bot.feedstate import health, retried
+    from bot.feedstate import retried, troubled as is_troubled
     from bot.messages import feed_counts, feed_line
 
     store = _open_store(config)
@@ -81,7 +81,7 @@ def cmd_feeds(args, config: Config) -> int:
                 print(f"Keinen Feed „{args.retry[:80]}“ gefunden. Die Namen stehen in der Liste von "
                       "`dealticker feeds`.", file=sys.stderr)
                 return Exit.USAGE
-            troubled = [s for s in chosen if health(s) in ("failing", "gone")]
+            troubled = [s for s in chosen if is_troubled(s)]
             store.save_feed_states([retried(s) for s in troubled])
             print(f"{len(troubled)} gestörte Feeds werden beim nächsten Abruf wieder versucht"
                   f"{'' if troubled else ' (keiner war gestört)'}.")

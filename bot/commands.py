@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Config
-from bot.feedstate import health
+from bot.feedstate import troubled as is_troubled
 from bot.messages import ROLE_LABELS, Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, text
 from bot.store import Store
 
@@ -151,7 +151,7 @@ class Commands:
         else:
             lines = ["Noch kein Abruf seit dem Start."]
         lines.append(f"Feeds: {feed_counts(states)}")
-        troubled = [s for s in states if health(s) in ("failing", "gone")]
+        troubled = [s for s in states if is_troubled(s)]
         lines += [f"• {feed_line(s, self.config.timezone)}" for s in troubled[:STATUS_FEEDS]]
         if len(troubled) > STATUS_FEEDS:
             lines.append(f"… und {len(troubled) - STATUS_FEEDS} weitere gestörte Feeds (alle: dealticker feeds)")

@@ -30,6 +30,7 @@ PROBLEMS = {
 
 # What a feed's state amounts to, for /status and `dealticker feeds`, in the order they are listed.
 HEALTH = {"failing": "gestört", "gone": "abgeschaltet", "new": "wartet auf den nächsten Abruf", "ok": "in Ordnung"}
+TROUBLED = ("failing", "gone")
 
 
 def health(state: FeedState) -> str:
@@ -38,6 +39,11 @@ def health(state: FeedState) -> str:
     if state.error_count:
         return "failing"
     return "ok" if state.last_ok else "new"
+
+
+def troubled(state: FeedState) -> bool:
+    """Failing or switched off: what /status lists and `feeds --retry` acts on."""
+    return health(state) in TROUBLED
 
 
 def problem_text(state: FeedState) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.feedstate import HEALTH, health, problem_text
+from bot.feedstate import HEALTH, TROUBLED, health, problem_text
 from bot.models import Alert, BidderMention, FeedState
 
 ROLE_LABELS = {
@@ -112,7 +112,7 @@ def feed_line(state: FeedState, tz: str) -> str:
     """One feed: its health, and for a failing one what is wrong, since when and when it is tried next."""
     h = health(state)
     line = f"{state.name}: {HEALTH[h]}"
-    if h in ("failing", "gone"):
+    if h in TROUBLED:
         line += f" – {problem_text(state)}"
     if h == "failing":
         tries = "1 Fehlversuch" if state.error_count == 1 else f"{state.error_count} Fehlversuche in Folge"

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 from bot.bidders import BidderFinder
 from bot.config import Config
-from bot.feedstate import health, next_state, problem_text
+from bot.feedstate import next_state, problem_text, troubled
 from bot.fetch import Fetcher, FetchResult
 from bot.german import GermanText
 from bot.language import LanguageDetector
@@ -92,7 +92,7 @@ class Pipeline:
                 # downloads on the event loop until they time out.
                 state, found, count = await asyncio.to_thread(self._absorb, state, result,
                                                               languages.get(state.url))
-                failed = health(state) in ("failing", "gone")
+                failed = troubled(state)
                 counts["error" if failed else result.status] += 1
                 entries.extend(found)
                 seen += count
