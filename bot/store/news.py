@@ -75,13 +75,17 @@ class NewsStore(StoreBase):
     # --- items and alerts ----------------------------------------------------------------
     def known_keys(self, keys: Iterable[str]) -> set[str]:
         """Which of these item or link keys are stored already (one query per 500 keys)."""
-        keys = list(set(keys))
-        found: set[str] = set()
         with self.engine.connect() as conn:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                found.update(conn.execute(select(t.items.c.key).where(t.items.c.key.in_(chunk))).scalars())
-                found.update(conn.execute(select(t.items.c.link_key).where(t.items.c.link_key.in_(chunk))).scalars())
+            return self._known(conn, keys)
+
+    @staticmethod
+    def _known(conn, keys: Iterable[str]) -> set[str]:
+        keys = sorted(set(keys))
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            found.update(conn.execute(select(t.items.c.key).where(t.items.c.key.in_(chunk))).scalars())
+            found.update(conn.execute(select(t.items.c.link_key).where(t.items.c.link_key.in_(chunk))).scalars())
         return found
 
     def add_articles(self, articles: Iterable[Article], window_hours: int,
@@ -166,12 +170,8 @@ class NewsStore(StoreBase):
     @staticmethod
     def _fresh(conn, articles: list[Article]) -> list[Article]:
         """The articles not stored yet, each once."""
-        keys = sorted({k for a in articles for k in (a.entry.key, a.entry.link_key)})
-        known: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            known.update(conn.execute(select(t.items.c.key).where(t.items.c.key.in_(chunk))).scalars())
-            known.update(conn.execute(select(t.items.c.link_key).where(t.items.c.link_key.in_(chunk))).scalars())
+        # Checked again inside the transaction: another instance may have stored them meanwhile.
+        known = NewsStore._known(conn, (k for a in articles for k in (a.entry.key, a.entry.link_key)))
         fresh = []
         for a in articles:
             if a.entry.key in known or a.entry.link_key in known:
