@@ -6,8 +6,8 @@ import logging
 import time
 from collections import defaultdict
 
-from bot.messages import alert_message
-from bot.models import Alert
+from bot.messages import Reply, alert_message, digest, followup_message
+from bot.models import Alert, FollowUp
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, ChatMoved, DeliveryError, Platform, Rejected, RetryLater, Transient
 from bot.store import Delivery, Store
@@ -17,6 +17,7 @@ MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 CONCURRENCY = 16
 RECOVERY_EVERY = 60.0
+WAIT_FOR_THREAD = 5.0  # a follow-up whose story's own message is still queued in that chat waits this long
 
 
 class Deliverer:
@@ -66,20 +67,24 @@ class Deliverer:
         if not rows:
             return 0
         alerts = {a.id: a for a in await asyncio.to_thread(
-            self.store.alerts_by_id, sorted({r.alert_id for r in rows}))}
+            self.store.alerts_by_id, sorted({r.alert_id for r in rows if not r.followup_id}))}
+        followups = {f.id: f for f in await asyncio.to_thread(
+            self.store.followups_by_id, sorted({r.followup_id for r in rows if r.followup_id}))}
         by_chat: dict[tuple[str, str], list[Delivery]] = defaultdict(list)
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)
-        await asyncio.gather(*(self._chat_queue(chat_rows, alerts) for chat_rows in by_chat.values()))
+        await asyncio.gather(*(self._chat_queue(chat_rows, alerts, followups) for chat_rows in by_chat.values()))
         return len(rows)
 
-    async def _chat_queue(self, rows: list[Delivery], alerts: dict[int, Alert]) -> None:
+    async def _chat_queue(self, rows: list[Delivery], alerts: dict[int, Alert],
+                          followups: dict[int, FollowUp]) -> None:
         # One chat's messages go one after another, in order; chats run side by side.
         async with self._slots:
             for row in rows:
                 if self._stop.is_set():
                     return  # unclaimed rows stay pending for the next start
-                if not await self._one(row, alerts.get(row.alert_id)):
+                content = followups.get(row.followup_id) if row.followup_id else alerts.get(row.alert_id)
+                if not await self._one(row, content):
                     return  # the chat moved or is gone: its other rows were re-queued or failed
 
     async def _turn(self, pacer: Pacer, chat_id: str) -> bool:
@@ -92,27 +97,51 @@ class Deliverer:
         turn.cancel()
         return not self._stop.is_set()
 
-    async def _one(self, row: Delivery, alert: Alert | None) -> bool:
+    async def _message(self, row: Delivery, content: Alert | FollowUp) -> tuple[Reply, str | None] | None:
+        """What to send for the row, and the message it replies to; None: not yet (the story's own
+        message in this chat is still queued, and the follow-up must come after it)."""
+        if isinstance(content, Alert):
+            return alert_message(content, self.timezone), None
+        start = await asyncio.to_thread(self.store.thread_start, row)
+        if start and start[0] in ("pending", "sending"):
+            return None
+        reply_to = start[1] if start and start[0] == "sent" else None
+        return followup_message(content, self.timezone, in_thread=reply_to is not None), reply_to
+
+    async def _one(self, row: Delivery, content: Alert | FollowUp | None) -> bool:
         """Deliver one row; False when the chat itself changed and its queue must be re-read."""
         platform = self.platforms[row.platform]
         where = f"{row.platform} chat {row.chat_id} alert {row.alert_id}"
-        if alert is None:
+        where += f" follow-up {row.followup_id}" if row.followup_id else ""
+        if content is None:
             await asyncio.to_thread(self.store.finish_delivery, row.id, "failed", error="alert expired")
             return True
-        reply = alert_message(alert, self.timezone)
+        message = await self._message(row, content)
+        if message is None:
+            await asyncio.to_thread(self.store.retry_delivery, row.id, WAIT_FOR_THREAD,
+                                    "waiting for the story's own message", False)
+            return True
+        reply, reply_to = message
+        shown = digest(reply)
+        if row.status == "sent" and row.digest == shown:  # nothing the chat would see changed
+            await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=row.message_id,
+                                    digest=shown)
+            return True
         # The pacer's turn first, then the claim, then at once the request: a claimed row never
-        # waits, so a crash can catch at most the one or two rows on the wire.
+        # waits, so a crash can catch at most the one or two rows on the wire. Edits are paced too.
         if not await self._turn(platform.pacer, row.chat_id):
             return True  # stopped: the row stays pending for the next start
         try:
             if row.status == "sent":  # a story gained another outlet: edit what the chat has
+                platform.pacer.sending(row.chat_id)
                 await platform.edit(row.chat_id, row.message_id, reply)
-                await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=row.message_id)
+                await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=row.message_id,
+                                        digest=shown)
                 return True
             if not await asyncio.to_thread(self.store.claim_delivery, row.id):
                 return True  # another instance took it
             platform.pacer.sending(row.chat_id)
-            message_id = await platform.send(row.chat_id, row.thread_id, reply)
+            message_id = await platform.send(row.chat_id, row.thread_id, reply, reply_to)
         except DeliveryError as exc:
             await self._failed(row, exc, where)
             return not isinstance(exc, (ChatMoved, ChatGone))
@@ -121,7 +150,7 @@ class Deliverer:
             await self._failed(row, Transient(f"{type(exc).__name__}: {exc}"), where)
             return True
         self.sent += 1
-        await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=message_id)
+        await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=message_id, digest=shown)
         return True
 
     async def _failed(self, row: Delivery, exc: DeliveryError, where: str) -> None:

@@ -1,18 +1,23 @@
 """The message model every reply and alert is written in once, and each platform renders."""
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.feedstate import HEALTH, TROUBLED, health, problem_text
-from bot.models import Alert, BidderMention, FeedState
+from bot.models import Alert, BidderMention, FeedState, FollowUp
 
 ROLE_LABELS = {
     "interested": "interessiert", "negotiating": "in Verhandlungen", "bid_submitted": "Angebot abgegeben",
     "rejected": "abgelehnt", "withdrawn": "zurückgezogen", "approved": "Zuschlag/genehmigt", None: "genannt",
 }
+
+
+MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+          "November", "Dezember")
 
 
 @dataclass(frozen=True)
@@ -96,9 +101,81 @@ def alert_paragraphs(alert: Alert, tz: str) -> tuple[tuple[Span, ...], ...]:
     return paragraphs + ((tuple(body),) if body else ())
 
 
+def names(outlets: list[str], most: int = 8) -> str:
+    shown = ", ".join(outlets[:most])
+    return shown + (f" und {len(outlets) - most} weitere" if len(outlets) > most else "")
+
+
+def provenance(alert: Alert, tz: str) -> str:
+    """Who reported first and when, whom they cite, and who reported it since:
+    "zuerst: Handelsblatt, 14.09.2020 14:02 · laut Reuters" / "Auch bei: FAZ, tagesschau"."""
+    outlets = list(dict.fromkeys(s for s, _ in alert.sources)) or [alert.source]
+    when = local_time(alert.first_report or alert.published, tz)
+    line = f"zuerst: {outlets[0]}, {when}" if len(outlets) > 1 else f"{outlets[0]} · {when}"
+    if alert.cited:
+        line += " · laut " + names(list(alert.cited), 3)
+    if len(outlets) > 1:
+        line += "\nAuch bei: " + names(outlets[1:])
+    return line
+
+
 def alert_message(alert: Alert, tz: str) -> Reply:
-    prefix = ((Span("Update: weitere Quelle berichtet", "italic"),),) if alert.is_update else ()
-    return Reply(prefix + alert_paragraphs(alert, tz))
+    """A pushed story. It is edited in place as more outlets report it, so it reads the same
+    whether a chat got it early or late; what is new later comes as a follow-up in its thread."""
+    head, _outlets, *body = alert_paragraphs(alert, tz)
+    return Reply((head, (Span(provenance(alert, tz), "italic"),), *body))
+
+
+def figure(key: str) -> str:
+    """A figure as the story model keys it, written for readers: "days:90" -> "90 Tage"."""
+    kind, value = key.split(":", 1)
+    try:
+        if kind == "amount":
+            number = float(value)
+            unit, size = ("Mrd.", 1e9) if number >= 1e9 else ("Mio.", 1e6) if number >= 1e6 else ("", 1)
+            return f"{number / size:.3g}".replace(".", ",") + (f" {unit}" if unit else "")
+        if kind == "days":
+            days = round(float(value))
+            return "1 Tag" if days == 1 else f"{days} Tage"
+        if kind == "date":
+            month, day = (int(p) for p in value.split("-"))
+            return f"{day}. {MONTHS[month - 1]}"
+        if kind == "percent":
+            return f"{float(value):g} %".replace(".", ",")
+        if kind == "vote":
+            return "Abstimmung " + value.replace("-", " zu ")
+    except (ValueError, IndexError):
+        pass
+    return value
+
+
+def fact_text(fact) -> str:
+    """One bot.followups.Fact in words."""
+    if fact.kind == "bidder":
+        return f"neuer Bieter {fact.subject} ({ROLE_LABELS.get(fact.status, 'genannt')})"
+    if fact.kind == "status":
+        return (f"{fact.subject} jetzt {ROLE_LABELS.get(fact.status, 'genannt')} "
+                f"(bisher {ROLE_LABELS.get(fact.before, 'genannt')})")
+    return figure(fact.subject)
+
+
+def followup_message(followup: FollowUp, tz: str, in_thread: bool = True) -> Reply:
+    """A later report that brought something new, as a reply to the story's message; where the chat
+    has no such message to reply to, it names the story instead."""
+    source = f"{followup.source} · {local_time(followup.published, tz)}"
+    if followup.cited:
+        source += " · laut " + names(list(followup.cited), 3)
+    paragraphs = [(Span("Neu: ", "bold"), Span(" · ".join(fact_text(f) for f in followup.facts))),
+                  (Span(followup.title, "bold", followup.link or None),), (Span(source, "italic"),)]
+    if not in_thread:
+        paragraphs.append((Span("Zur Meldung: "), Span(followup.story_title, "italic")))
+    return Reply(tuple(paragraphs))
+
+
+def digest(reply: Reply) -> str:
+    """What a message shows, in 40 characters: an edit to the same digest would change nothing."""
+    shown = [[(s.text, s.style, s.url) for s in p] for p in reply.paragraphs]
+    return hashlib.sha1(repr((shown, reply.buttons)).encode()).hexdigest()
 
 
 def feed_counts(states: list[FeedState]) -> str:

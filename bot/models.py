@@ -47,6 +47,7 @@ class Article:
     bidders: tuple[BidderMention, ...]
     summary: str
     features: Features | None = None  # what the story model reads; None: read when the item is stored
+    cited: tuple[str, ...] = ()  # media the item cites ("laut Reuters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,23 @@ class Alert:
     reasons: tuple[str, ...] = ()
     is_update: bool = False
     last_report: datetime | None = None  # publication time of its newest item; None: `published`
+    first_report: datetime | None = None  # of its earliest item, by `sources[0]`; None: `published`
+    cited: tuple[str, ...] = ()  # media its items cite, in order of first mention
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A later item of a story that brought something new; posted as a reply to the story's message."""
+
+    id: int
+    alert_id: int
+    story_title: str
+    title: str
+    link: str
+    source: str
+    published: datetime
+    facts: tuple  # bot.followups.Fact, in the order a follow-up lists them
+    cited: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

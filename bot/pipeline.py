@@ -19,6 +19,7 @@ from bot.parse import FeedParseError, parse_feed
 from bot.relevance import RelevanceModel
 from bot.store import Store
 from bot.stories import StoryModel
+from bot.provenance import cited_sources
 from bot.summary import summarise
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,8 @@ class Pipeline:
             except Exception:  # the store reads the item again; a text-layer bug must not lose it
                 log.exception("could not read story features of %r from %s", entry.title[:80], entry.source)
                 features = None
-            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, features))
+            articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, features,
+                                    cited_sources(entry.title, entry.teaser, entry.source)))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
 

@@ -56,6 +56,7 @@ items = Table(
     Column("reasons", Text, nullable=False),
     Column("summary", Text, nullable=False),
     Column("features", Text),  # bot.events.Features as JSON; NULL for items stored before 0004
+    Column("cited", String(500), nullable=False, default=""),  # media the item cites, "; "-separated
     Index("ix_items_published", "published"),
 )
 
@@ -67,6 +68,15 @@ mentions = Table(
     Column("role", String(30)),
     Column("published", DateTime(timezone=True), nullable=False),
     Index("ix_mentions_bidder_published", "bidder", "published"),
+)
+
+followups = Table(
+    "followups", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("facts", Text, nullable=False),  # bot.followups.Fact list as JSON
+    Column("created", DateTime(timezone=True), nullable=False),
 )
 
 subscriptions = Table(
@@ -89,6 +99,7 @@ deliveries = Table(
     "deliveries", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("alert_id", Integer, nullable=False),
+    Column("followup_id", Integer, nullable=False, default=0),  # 0: the story's own message
     Column("platform", String(20), nullable=False),
     Column("chat_id", String(100), nullable=False),
     Column("thread_id", String(100), nullable=False, default=""),
@@ -101,6 +112,7 @@ deliveries = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     Column("claimed", DateTime(timezone=True)),
     Column("sent", DateTime(timezone=True)),
-    UniqueConstraint("alert_id", "platform", "chat_id", "thread_id", name="uq_delivery"),
+    Column("digest", String(40)),  # of the content last sent or edited in: an edit that changes nothing is skipped
+    UniqueConstraint("alert_id", "followup_id", "platform", "chat_id", "thread_id", name="uq_delivery"),
     Index("ix_deliveries_due", "status", "next_attempt"),
 )

@@ -52,3 +52,31 @@ def long_stories(count: int, outlets: tuple[str, ...] = ("SPIEGEL", "FAZ", "heis
                             bidders=(("Oracle", "negotiating"), ("Microsoft", None)))
                     for n, source in enumerate(outlets)])
     return out
+
+
+def rss(*items: tuple[str, str, str, datetime]) -> bytes:
+    """A German RSS 2.0 feed of (title, teaser, link, published) items, as outlets publish them."""
+    from email.utils import format_datetime
+    from xml.sax.saxutils import escape
+    body = "".join(
+        f"<item><title>{escape(title)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
+        f"<description>{escape(teaser)}</description><pubDate>{format_datetime(published)}</pubDate></item>"
+        for title, teaser, link, published in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed</title>'
+            f"<language>de</language>{body}</channel></rss>").encode()
+
+
+def senate_story(now: datetime) -> dict[str, tuple[str, str, str, datetime]]:
+    """One event as three reports arrive: SPIEGEL first, tagesschau an hour later in other words
+    (same event, nothing new), then SPIEGEL again with the vote count (the same story, a new fact)."""
+    return {
+        "first": ("US-Senat billigt Tiktok-Gesetz",
+                  "Nach dem Repräsentantenhaus hat auch der Senat dem Gesetz zugestimmt. Bytedance muss Tiktok "
+                  "verkaufen.", "https://www.spiegel.de/senat-tiktok", now - timedelta(hours=3)),
+        "other_outlet": ("Senat stimmt für Zwangsverkauf von Tiktok",
+                         "Die zweite Kammer des Kongresses billigt das Paket samt Tiktok-Klausel.",
+                         "https://www.tagesschau.de/senat-tiktok", now - timedelta(hours=2)),
+        "new_fact": ("79 zu 18: Auch die zweite Kammer will Bytedance zum Verkauf zwingen",
+                     "Die Senatoren stimmten für das Tiktok-Paket; es fehlt die Unterschrift des Präsidenten, "
+                     "wie Reuters berichtet.", "https://www.spiegel.de/senat-79-18", now - timedelta(hours=1)),
+    }

@@ -1434,6 +1434,19 @@ class TelegramStub:
                     return []
                 self._cond.wait(remaining)
 
+    def _replied(self, chat_id: int, p: dict) -> dict | None:
+        """The message a send replies to (reply_parameters, or the older reply_to_message_id), as
+        Telegram checks it: unknown -> 400, unless allow_sending_without_reply."""
+        rp = p.get("reply_parameters")
+        if not isinstance(rp, dict):
+            rp = {"message_id": p["reply_to_message_id"]} if p.get("reply_to_message_id") else None
+        if rp is None:
+            return None
+        replied = self._messages.get((chat_id, int(rp.get("message_id", 0))))
+        if replied is None and not (rp.get("allow_sending_without_reply") or p.get("allow_sending_without_reply")):
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return copy.deepcopy(replied) if replied else None
+
     def _m_sendMessage(self, p):
         with self._cond:
             chat = self._resolve_chat(p)
@@ -1441,8 +1454,12 @@ class TelegramStub:
             text, entities = self._format(p)
             self._check_rate(chat)
             lpo = p.get("link_preview_options")
+            replied = self._replied(chat["id"], p)
             message = self._new_message(chat["id"], text, entities, thread_id=p.get("message_thread_id"),
                                         reply_markup=p.get("reply_markup"), link_preview_options=lpo)
+            if replied is not None:
+                message["reply_to_message"] = replied
+                self._messages[(chat["id"], message["message_id"])] = copy.deepcopy(message)
             dwpp = p.get("disable_web_page_preview")
             if dwpp is None and isinstance(lpo, dict) and "is_disabled" in lpo:
                 dwpp = lpo["is_disabled"]

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import re
 import time
+from datetime import datetime, timezone
 
 import pytest
 
@@ -16,7 +17,7 @@ from bot.platforms.slack import SlackPlatform, render_blocks
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds
-from tests.factories import add_story, article, long_stories
+from tests.factories import add_story, article, long_stories, rss, senate_story
 from tests.feedserver import Route
 from tests.slack_stub import (BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body, sign,
                               slash_command_body)
@@ -37,8 +38,10 @@ class SlackBot:
     def __init__(self, config, stub, feed_server):
         self.stub, self.feed_server = stub, feed_server
         feed_server.routes["/feed.rss"] = Route(body=EMPTY)
+        feed_server.routes["/other.rss"] = Route(body=EMPTY)
         self.config = dataclasses.replace(
-            with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss"))),
+            with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss")),
+                       ("tagesschau", feed_server.url("/other.rss"))),
             slack=SlackConfig(bot_token=stub.token, signing_secret=SECRET, api_url=stub.base_url,
                               http_listen="127.0.0.1", http_port=0))
         self.store = Store(self.config.database_url)
@@ -60,8 +63,8 @@ class SlackBot:
         await asyncio.wait_for(self.task, 15)
         self.store.close()
 
-    async def publish(self, body: bytes | None = None):
-        self.feed_server.routes["/feed.rss"] = Route(body=body or feed_bytes("spiegel_wirtschaft.rss"))
+    async def publish(self, body: bytes | None = None, path: str = "/feed.rss"):
+        self.feed_server.routes[path] = Route(body=body or feed_bytes("spiegel_wirtschaft.rss"))
         return await Pipeline(self.config, self.store).poll_once()
 
     async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r"):
@@ -86,6 +89,33 @@ async def wait_for(check, timeout: float = 15.0):
 async def bot(config, stub, feed_server):
     async with SlackBot(config, stub, feed_server) as b:
         yield b
+
+
+async def test_a_story_is_one_thread_edited_in_place_with_follow_ups_in_its_thread(bot, stub):
+    """One event from two outlets is one post, updated in place to name the second outlet; a later
+    report with a new figure is posted in the post's thread; nothing new changes nothing."""
+    bot.store.subscribe("slack", CHANNEL)
+    story = senate_story(datetime.now(timezone.utc))
+    await bot.publish(rss(story["first"]))
+    [post] = await wait_for(lambda: stub.posts(CHANNEL))
+    assert post.text.startswith("US-Senat billigt Tiktok-Gesetz") and post.thread_ts is None
+
+    await bot.publish(rss(story["other_outlet"]), "/other.rss")
+    [update] = await wait_for(lambda: stub.updates(CHANNEL))
+    assert update.ts == post.ts
+    shown = stub.message(CHANNEL, post.ts)["text"]
+    assert "zuerst: SPIEGEL" in shown and "Auch bei: tagesschau" in shown
+    assert len(stub.posts(CHANNEL)) == 1
+
+    await bot.publish(rss(story["first"], story["new_fact"]))
+    posts = await wait_for(lambda: len(stub.posts(CHANNEL)) == 2 and stub.posts(CHANNEL))
+    assert posts[1].thread_ts == post.ts
+    assert posts[1].text.startswith("Neu: Abstimmung 79 zu 18") and "laut Reuters" in posts[1].text
+
+    await bot.publish(rss(story["first"], story["new_fact"]))
+    await bot.publish(rss(story["other_outlet"]), "/other.rss")
+    await asyncio.sleep(1.5)
+    assert len(stub.posts(CHANNEL)) == 2 and len(stub.updates(CHANNEL)) == 1
 
 
 async def test_subscribe_alert_latest_bidders(bot, stub):

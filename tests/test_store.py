@@ -63,7 +63,12 @@ def test_outlets_of_one_poll_make_one_story(store: Store, stories: StoryModel):
                    hours=2, teaser="Die Senatoren stimmten für das Paket; es fehlt die Unterschrift.")
     again, updated = store.add_articles([late], 48, stories)
     assert again == [] and [a.id for a in updated] == [new[0].id]
-    assert [r.alert_id for r in store.due_deliveries(["telegram"])] == [new[0].id]  # to be edited
+    edit, followup = store.due_deliveries(["telegram"])
+    assert (edit.alert_id, edit.followup_id, edit.status) == (new[0].id, 0, "sent")  # to be edited
+    # and the vote count is news the story did not have: a follow-up in the story's thread
+    assert (followup.alert_id, followup.status) == (new[0].id, "pending")
+    [told] = store.followups_by_id([followup.followup_id])
+    assert [(f.kind, f.subject) for f in told.facts] == [("figure", "vote:79-18")]
 
 
 def test_latest_is_newest_first_and_filtered_by_language(store: Store):

@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import re
 import warnings
+from datetime import datetime, timezone
 
 import pytest
 
@@ -13,7 +14,7 @@ from bot.pipeline import Pipeline
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds
-from tests.factories import add_story, long_stories
+from tests.factories import add_story, long_stories, rss, senate_story
 from tests.feedserver import Route
 from tests.telegram_stub import TelegramStub
 
@@ -62,10 +63,22 @@ class Bot:
         self.feed_server.routes[path] = Route(body=feed_bytes(fixture))
         return await Pipeline(self.config, self.store).poll_once()
 
+    async def publish_bytes(self, body: bytes, path: str = "/feed.rss"):
+        self.feed_server.routes[path] = Route(body=body)
+        return await Pipeline(self.config, self.store).poll_once()
+
     async def say(self, chat_id, text, **kw) -> dict:
         before = len(self.stub.sent(chat_id))
         self.stub.push_message(chat_id, text, **kw)
         return (await self.stub.wait_sent_async(before + 1, chat_id=chat_id, timeout=10))[-1]
+
+
+async def wait_until(check, timeout: float = 15.0):
+    for _ in range(int(timeout * 10)):
+        if got := check():
+            return got
+        await asyncio.sleep(0.1)
+    raise TimeoutError("condition not met")
 
 
 @pytest.fixture
@@ -203,6 +216,34 @@ async def test_story_from_another_outlet_edits_the_alert(bot, stub):
             break
         await asyncio.sleep(0.1)
     assert stub.edits and "tagesschau" in stub.edits[0]["plain_text"].lower()
+
+
+async def test_a_story_is_one_thread_edited_in_place_with_follow_ups_as_replies(bot, stub):
+    """One event from two outlets is one alert, edited (no new notification) to name the second
+    outlet; a later report with a new figure is a reply to it; a poll that brings nothing new
+    changes nothing in the chat."""
+    bot.store.subscribe("telegram", "5001")
+    story = senate_story(datetime.now(timezone.utc))
+    await bot.publish_bytes(rss(story["first"]))
+    [alert] = await stub.wait_sent_async(1, chat_id=5001, timeout=20)
+    assert alert["plain_text"].startswith("US-Senat billigt Tiktok-Gesetz")
+
+    await bot.publish_bytes(rss(story["other_outlet"]), "/other.rss")
+    [edit] = await wait_until(lambda: stub.edits)
+    assert edit["message_id"] == alert["message_id"]
+    assert "zuerst: SPIEGEL" in edit["plain_text"] and "Auch bei: tagesschau" in edit["plain_text"]
+    assert len(stub.sent(5001)) == 1  # an edit, not a second alert
+
+    await bot.publish_bytes(rss(story["first"], story["new_fact"]))
+    followup = (await stub.wait_sent_async(2, chat_id=5001, timeout=20))[-1]
+    assert followup["message"]["reply_to_message"]["message_id"] == alert["message_id"]
+    assert followup["plain_text"].startswith("Neu: Abstimmung 79 zu 18")
+    assert "laut Reuters" in followup["plain_text"]
+
+    await bot.publish_bytes(rss(story["first"], story["new_fact"]))  # nothing new
+    await bot.publish_bytes(rss(story["other_outlet"]), "/other.rss")
+    await asyncio.sleep(1.5)
+    assert len(stub.sent(5001)) == 2 and len(stub.edits) == 1
 
 
 async def test_set_my_commands_failure_is_only_a_warning(config, stub, feed_server, caplog):

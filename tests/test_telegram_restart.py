@@ -66,7 +66,10 @@ def test_killed_during_fan_out_every_chat_gets_the_alert_exactly_once(tmp_path):
             cut_off = set(conn.execute(select(schema.deliveries.c.chat_id).where(
                 schema.deliveries.c.status == "sending")).scalars())
         assert len(cut_off) <= 2, cut_off
-        assert sorted(counts) == sorted(set(CHATS) - cut_off), f"missing: {sorted(set(CHATS) - set(counts))[:5]}\n{log[-2000:]}"
+        # (whether those one or two arrived depends on the instant of the kill: either is right)
+        missing = set(CHATS) - cut_off - set(counts)
+        assert not missing, f"missing: {sorted(missing)[:5]}\n{log[-2000:]}"
+        assert set(counts) <= set(CHATS)
         assert set(counts.values()) == {1}, [c for c, n in counts.items() if n > 1]
         # A restart cannot know how fast the killed process was sending: a few 429s right after
         # it are expected, and obeyed (every chat still has its alert once).

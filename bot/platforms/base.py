@@ -64,11 +64,12 @@ class Platform(Protocol):
     async def stop(self) -> None:
         """Disconnect cleanly; pending work stays in the store."""
 
-    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
-        """Send one message; return its id on the platform. Raises DeliveryError subclasses."""
+    async def send(self, chat_id: str, thread_id: str, reply: Reply, reply_to: str | None = None) -> str:
+        """Send one message, as a reply to message `reply_to` when given (a story's follow-up: Telegram
+        replies to it, Slack posts in its thread); return its id. Raises DeliveryError subclasses."""
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
-        """Replace a sent message's content (a story gained another outlet)."""
+        """Replace a sent message's content, without a new notification (a story gained another outlet)."""
 
     def is_group(self, chat_id: str) -> bool:
         """Whether the chat is a group, for the per-group limit."""

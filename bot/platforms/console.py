@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from textwrap import indent
 from typing import TextIO
 
 from bot.commands import Caller, Commands
@@ -42,14 +43,19 @@ class ConsolePlatform:
     async def stop(self) -> None:
         return None
 
-    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
-        print("─" * 60, file=self.stream)
-        print(render(reply), file=self.stream, flush=True)
+    async def send(self, chat_id: str, thread_id: str, reply: Reply, reply_to: str | None = None) -> str:
         self._printed += 1
+        if reply_to:  # a follow-up: indented under the story it belongs to
+            print(indent(f"↳ zu Meldung #{reply_to}\n{render(reply)}", "    "), file=self.stream, flush=True)
+        else:
+            print(f"─── #{self._printed} " + "─" * 50, file=self.stream)
+            print(render(reply), file=self.stream, flush=True)
         return str(self._printed)
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:
-        await self.send(chat_id, "", reply)  # a terminal cannot change what it printed: print again
+        # A terminal cannot change what it printed: print the new version, marked as such.
+        print(f"─── #{message_id} aktualisiert " + "─" * 38, file=self.stream)
+        print(render(reply), file=self.stream, flush=True)
 
     def is_group(self, chat_id: str) -> bool:
         return False

@@ -183,10 +183,12 @@ class SlackPlatform:
         log.error("Slack handler failed in channel %s: %s", channel, error)
 
     # --- delivery ----------------------------------------------------------------------
-    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
+    async def send(self, chat_id: str, thread_id: str, reply: Reply, reply_to: str | None = None) -> str:
         fallback, blocks = render_blocks(reply)
+        # A follow-up goes into the story's thread; a chat subscribed inside a thread already gets
+        # everything there (Slack threads do not nest).
         response = await _call(self.client.chat_postMessage, channel=chat_id, text=fallback, blocks=blocks,
-                               thread_ts=thread_id or None, unfurl_links=self.config.unfurl_links,
+                               thread_ts=thread_id or reply_to or None, unfurl_links=self.config.unfurl_links,
                                unfurl_media=self.config.unfurl_links)
         return str(response["ts"])
 

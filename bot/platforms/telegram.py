@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message,
-                      Update)
+                      ReplyParameters, Update)
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter,
                             TelegramError)
@@ -174,10 +174,12 @@ class TelegramPlatform:
                   exc_info=not isinstance(context.error, NetworkError))
 
     # --- delivery ----------------------------------------------------------------------
-    async def send(self, chat_id: str, thread_id: str, reply: Reply) -> str:
+    async def send(self, chat_id: str, thread_id: str, reply: Reply, reply_to: str | None = None) -> str:
+        # A follow-up still goes out if the story's message was deleted meanwhile, just not as a reply.
+        replying = ReplyParameters(int(reply_to), allow_sending_without_reply=True) if reply_to else None
         message = await _call(self.app.bot.send_message, chat_id=_chat(chat_id), text=render_html(reply),
                               parse_mode=ParseMode.HTML, message_thread_id=int(thread_id) if thread_id else None,
-                              link_preview_options=self._previews)
+                              link_preview_options=self._previews, reply_parameters=replying)
         return str(message.message_id)
 
     async def edit(self, chat_id: str, message_id: str, reply: Reply) -> None:

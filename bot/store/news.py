@@ -10,7 +10,8 @@ from sqlalchemy import delete, exists, func, insert, select, tuple_, update
 from sqlalchemy.exc import DBAPIError
 
 from bot import schema as t
-from bot.models import Alert, Article, BidderMention, BidderStanding, FeedState
+from bot import followups
+from bot.models import Alert, Article, BidderMention, BidderStanding, FeedState, FollowUp
 from bot.store.base import StoreBase, _utc, utcnow
 from bot.events import Features
 from bot.stories import Decision, StoryModel
@@ -18,8 +19,13 @@ from bot.stories import Item as StoryItem
 
 log = logging.getLogger(__name__)
 
+def _cited(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for v in values if v for n in v.split("; ")))
+
+
 class NewsStore(StoreBase):
-    def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now) -> None:
+    def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now,
+                 followup_ids: list[tuple[int, int]] = ()) -> None:
         raise NotImplementedError  # provided by the outbox part of Store
 
     # --- feeds -------------------------------------------------------------------------
@@ -120,6 +126,7 @@ class NewsStore(StoreBase):
         window = timedelta(hours=window_hours)
         new_ids: list[int] = []
         updated_ids: list[int] = []
+        followup_ids: list[tuple[int, int]] = []
         with self.engine.begin() as conn:
             fresh = self._fresh(conn, articles)
             items = [StoryItem(None, a.entry.published or now, a.entry.source, a.entry.title, a.entry.teaser,
@@ -133,6 +140,7 @@ class NewsStore(StoreBase):
                 decisions = stories.assign(items, self._coverage(conn, first - max(window, stories.horizon)),
                                            window)
             alert_of: list[int] = []
+            told = self._story_facts(conn, {d.story for d in decisions if d.story is not None})
             for article, item, decision in zip(fresh, items, decisions):
                 e = article.entry
                 features = decision.features
@@ -157,14 +165,21 @@ class NewsStore(StoreBase):
                     title=e.title, teaser=e.teaser, link=e.link, published=item.published, fetched=now,
                     language=article.language, score=article.verdict.score,
                     reasons=json.dumps(article.verdict.reasons), summary=article.summary,
-                    features=features.dumps() if features else None)).inserted_primary_key[0]
+                    features=features.dumps() if features else None,
+                    cited="; ".join(article.cited)[:500])).inserted_primary_key[0]
                 if article.bidders:
                     conn.execute(insert(t.mentions), [
                         {"item_id": item_id, "bidder": b.name, "role": b.role, "published": item.published}
                         for b in article.bidders])
+                if alert_id in told:  # a story chats have had since an earlier poll
+                    if facts := followups.new_facts(told[alert_id], features, article.bidders):
+                        followup_ids.append((alert_id, conn.execute(insert(t.followups).values(
+                            alert_id=alert_id, item_id=item_id, facts=followups.dumps(facts), created=now))
+                            .inserted_primary_key[0]))
+                    told[alert_id].add(features, article.bidders)
             # The outbox rows are written in the same transaction as the alerts they carry:
             # either both exist after a crash or neither does.
-            self._enqueue(conn, new_ids, updated_ids, now)
+            self._enqueue(conn, new_ids, updated_ids, now, followup_ids)
         return self.alerts_by_id(new_ids), self.alerts_by_id(updated_ids, is_update=True)
 
     @staticmethod
@@ -179,6 +194,24 @@ class NewsStore(StoreBase):
             known.update((a.entry.key, a.entry.link_key))
             fresh.append(a)
         return fresh
+
+    @staticmethod
+    def _story_facts(conn, stories: set[int]) -> dict[int, followups.StoryFacts]:
+        """What each of these stored stories has said so far, read from its items in publishing order."""
+        told = {s: followups.StoryFacts() for s in stories}
+        if not stories:
+            return told
+        c = t.items.c
+        rows = conn.execute(select(c.id, c.alert_id, c.features).where(c.alert_id.in_(stories))
+                            .order_by(c.published, c.id)).all()
+        mentions: dict[int, list[BidderMention]] = {}
+        for m in conn.execute(select(t.mentions.c.item_id, t.mentions.c.bidder, t.mentions.c.role)
+                              .join(t.items, t.items.c.id == t.mentions.c.item_id)
+                              .where(c.alert_id.in_(stories)).order_by(t.mentions.c.id)):
+            mentions.setdefault(m.item_id, []).append(BidderMention(m.bidder, m.role))
+        for r in rows:
+            told[r.alert_id].add(Features.loads(r.features) if r.features else None, mentions.get(r.id, ()))
+        return told
 
     @staticmethod
     def _coverage(conn, since) -> list[StoryItem]:
@@ -226,15 +259,16 @@ class NewsStore(StoreBase):
             return []
         rows = {r.id: r for r in conn.execute(select(t.alerts).where(t.alerts.c.id.in_(ids)))}
         items: dict[int, list] = {i: [] for i in ids}
-        for i in conn.execute(select(t.items.c.alert_id, t.items.c.source, t.items.c.link, t.items.c.published)
+        for i in conn.execute(select(t.items.c.alert_id, t.items.c.source, t.items.c.link, t.items.c.published,
+                                     t.items.c.cited)
                               .where(t.items.c.alert_id.in_(ids)).order_by(t.items.c.published, t.items.c.id)):
             items[i.alert_id].append(i)
         bidders: dict[int, dict[str, BidderMention]] = {i: {} for i in ids}
         for m in conn.execute(select(t.items.c.alert_id, t.mentions.c.bidder, t.mentions.c.role)
                               .join(t.items, t.items.c.id == t.mentions.c.item_id)
-                              .where(t.items.c.alert_id.in_(ids)).order_by(t.mentions.c.id)):
+                              .where(t.items.c.alert_id.in_(ids)).order_by(t.mentions.c.published, t.mentions.c.id)):
             seen = bidders[m.alert_id]
-            if m.bidder not in seen or (m.role and not seen[m.bidder].role):
+            if m.bidder not in seen or m.role:  # the story shows each bidder's latest stated status
                 seen[m.bidder] = BidderMention(m.bidder, m.role)
         out = []
         for i in (i for i in ids if i in rows):
@@ -244,8 +278,20 @@ class NewsStore(StoreBase):
                              bidders=tuple(bidders[i].values()),
                              sources=tuple(dict.fromkeys((r.source, r.link) for r in items[i])),
                              reasons=tuple(json.loads(row.reasons)), is_update=is_update,
-                             last_report=_utc(max((r.published for r in items[i]), default=row.published))))
+                             last_report=_utc(max((r.published for r in items[i]), default=row.published)),
+                             first_report=_utc(items[i][0].published if items[i] else row.published),
+                             cited=_cited(r.cited for r in items[i])))
         return out
+
+    def followups_by_id(self, ids: list[int]) -> list[FollowUp]:
+        f, i, a = t.followups.c, t.items.c, t.alerts.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(f.id, f.alert_id, f.facts, a.title.label("story_title"), i.title, i.link,
+                                       i.source, i.published, i.cited)
+                                .join(t.items, i.id == f.item_id).join(t.alerts, a.id == f.alert_id)
+                                .where(f.id.in_(ids))).all()
+        return [FollowUp(r.id, r.alert_id, r.story_title, r.title, r.link, r.source, _utc(r.published),
+                         followups.loads(r.facts), _cited([r.cited])) for r in rows]
 
     def bidder_standings(self) -> list[BidderStanding]:
         """Each bidder's latest status, article count and latest mention, most recent first."""
@@ -273,6 +319,7 @@ class NewsStore(StoreBase):
             old = select(t.alerts.c.id).where(t.alerts.c.updated < cutoff)
             item_ids = select(t.items.c.id).where(t.items.c.alert_id.in_(old))
             conn.execute(delete(t.mentions).where(t.mentions.c.item_id.in_(item_ids)))
+            conn.execute(delete(t.followups).where(t.followups.c.alert_id.in_(old)))
             conn.execute(delete(t.items).where(t.items.c.alert_id.in_(old)))
             return conn.execute(delete(t.alerts).where(t.alerts.c.updated < cutoff)).rowcount
 

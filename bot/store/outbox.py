@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from bot import schema as t
 from bot.store.base import StoreBase, utcnow
@@ -16,12 +16,14 @@ STALE_CLAIM = timedelta(minutes=5)
 class Delivery:
     id: int
     alert_id: int
+    followup_id: int  # 0: the story's own message; else a follow-up replying to it
     platform: str
     chat_id: str
     thread_id: str
     status: str
     attempts: int
     message_id: str | None
+    digest: str | None  # of what the chat shows now
 
 
 class OutboxStore(StoreBase):
@@ -53,28 +55,41 @@ class OutboxStore(StoreBase):
             (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
             & (t.subscriptions.c.thread_id == thread_id))).first()
 
-    def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now: datetime) -> None:
+    def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now: datetime,
+                 followup_ids: list[tuple[int, int]] = ()) -> None:
         subscribers = conn.execute(select(t.subscriptions.c.platform, t.subscriptions.c.chat_id,
                                           t.subscriptions.c.thread_id)).all()
-        if new_ids and subscribers:
+        posts = [(a, 0) for a in new_ids] + list(followup_ids)
+        if posts and subscribers:
             conn.execute(insert(t.deliveries), [
-                {"alert_id": a, "platform": p, "chat_id": c, "thread_id": th, "status": "pending", "attempts": 0,
-                 "next_attempt": now, "needs_edit": False, "created": now}
-                for a in new_ids for p, c, th in subscribers])
+                {"alert_id": a, "followup_id": f, "platform": p, "chat_id": c, "thread_id": th, "status": "pending",
+                 "attempts": 0, "next_attempt": now, "needs_edit": False, "created": now}
+                for a, f in posts for p, c, th in subscribers])
         if updated_ids:
             conn.execute(update(t.deliveries).where(
-                t.deliveries.c.alert_id.in_(updated_ids) & (t.deliveries.c.status == "sent")).values(needs_edit=True))
+                t.deliveries.c.alert_id.in_(updated_ids) & (t.deliveries.c.followup_id == 0)
+                & (t.deliveries.c.status == "sent")).values(needs_edit=True))
 
     def due_deliveries(self, platforms: list[str], limit: int = 500) -> list[Delivery]:
         """Rows to work on now: pending ones whose time has come, and sent ones to edit."""
         d = t.deliveries.c
-        query = (select(d.id, d.alert_id, d.platform, d.chat_id, d.thread_id, d.status, d.attempts, d.message_id)
+        query = (select(d.id, d.alert_id, d.followup_id, d.platform, d.chat_id, d.thread_id, d.status, d.attempts,
+                        d.message_id, d.digest)
                  .where(d.platform.in_(platforms))
                  .where(or_(and_(d.status == "pending", d.next_attempt <= utcnow()),
                             and_(d.status == "sent", d.needs_edit.is_(True))))
                  .order_by(d.alert_id, d.id).limit(limit))
         with self.engine.connect() as conn:
             return [Delivery(*row) for row in conn.execute(query)]
+
+    def thread_start(self, row: Delivery) -> tuple[str, str | None] | None:
+        """(status, message id) of the story's own message in this row's chat; None if it never had one."""
+        d = t.deliveries.c
+        with self.engine.connect() as conn:
+            found = conn.execute(select(d.status, d.message_id).where(
+                (d.alert_id == row.alert_id) & (d.followup_id == 0) & (d.platform == row.platform)
+                & (d.chat_id == row.chat_id) & (d.thread_id == row.thread_id))).first()
+        return tuple(found) if found else None
 
     def claim_delivery(self, delivery_id: int) -> bool:
         """pending → sending, atomically: of several instances exactly one wins the row."""
@@ -84,10 +99,12 @@ class OutboxStore(StoreBase):
                 .values(status="sending", claimed=utcnow())).rowcount == 1
 
     def finish_delivery(self, delivery_id: int, status: str, message_id: str | None = None,
-                        error: str | None = None) -> None:
+                        error: str | None = None, digest: str | None = None) -> None:
         values = {"status": status, "needs_edit": False, "error": error}
         if status == "sent":
             values.update(message_id=message_id, sent=utcnow())
+            if digest:
+                values["digest"] = digest
         with self.engine.begin() as conn:
             conn.execute(update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values))
 
@@ -123,9 +140,11 @@ class OutboxStore(StoreBase):
                     conn.execute(delete(t.subscriptions).where(
                         (s.platform == platform) & (s.chat_id == old) & (s.thread_id == thread)))
             conn.execute(update(t.subscriptions).where((s.platform == platform) & (s.chat_id == old)).values(chat_id=new))
-            taken = select(d.alert_id).where((d.platform == platform) & (d.chat_id == new)).scalar_subquery()
+            there = t.deliveries.alias("there")
+            taken = exists().where((there.c.platform == platform) & (there.c.chat_id == new)
+                                   & (there.c.alert_id == d.alert_id) & (there.c.followup_id == d.followup_id))
             unsent = (d.platform == platform) & (d.chat_id == old) & d.status.in_(("pending", "sending"))
-            conn.execute(delete(t.deliveries).where(unsent & d.alert_id.in_(taken)))
+            conn.execute(delete(t.deliveries).where(unsent & taken))
             conn.execute(update(t.deliveries).where(unsent).values(chat_id=new, status="pending"))
 
     def delivery_counts(self) -> dict[str, int]:
