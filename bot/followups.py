@@ -16,6 +16,9 @@ FIGURES = ("amount", "days", "date", "percent", "vote")
 # How far apart two figures of one kind may be and still be the same fact: outlets round ("rund
 # 14 Milliarden", "13,8 Milliarden"), give weeks for days ("sechs Wochen" = 42 of 45 days) and shift
 # a date by its time zone.
+# Figures that count from a teaser too: a share or a vote is the news wherever it is written, while a
+# teaser's amounts, durations and dates are as often background ("170 Millionen Nutzer", "seit 2020").
+TEASER_FIGURES = ("percent", "vote")
 NEAR = {"amount": 0.1, "days": 0.1, "percent": 0.1}
 NEAR_DAYS = 1
 
@@ -58,8 +61,8 @@ class StoryFacts:
 def new_facts(story: StoryFacts, features: Features | None, bidders: Iterable[BidderMention]) -> tuple[Fact, ...]:
     """What this item adds to the story; empty when it only reports what the story said already.
 
-    A bidder counts only with a status (a name dropped in passing is no news), a figure only from
-    the headline: a teaser's numbers are as often background as news."""
+    A bidder counts only with a status (a name dropped in passing is no news), a figure from the
+    headline, or a share or vote from the teaser."""
     out: list[Fact] = []
     for b in bidders:
         if not b.role:
@@ -70,7 +73,8 @@ def new_facts(story: StoryFacts, features: Features | None, bidders: Iterable[Bi
             out.append(Fact("status", b.name, b.role, story.bidders[b.name]))
     if features:
         for key, weight in features.facts.items():
-            if weight >= TITLE and key.split(":", 1)[0] in FIGURES and not _known(key, story.figures):
+            kind = key.split(":", 1)[0]
+            if kind in (FIGURES if weight >= TITLE else TEASER_FIGURES) and not _known(key, story.figures):
                 out.append(Fact("figure", key))
     return tuple(sorted(dict.fromkeys(out), key=lambda f: KINDS.index(f.kind)))
 

@@ -48,6 +48,7 @@ class Article:
     summary: str
     features: Features | None = None  # what the story model reads; None: read when the item is stored
     cited: tuple[str, ...] = ()  # media the item cites ("laut Reuters")
+    tentative: bool = False  # not the deal by itself: kept only as a later report of a known story
 
 
 @dataclass(frozen=True, slots=True)

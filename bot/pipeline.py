@@ -16,7 +16,7 @@ from bot.german import GermanText
 from bot.language import LanguageDetector
 from bot.models import Article, BidderMention, Entry, FeedState, PollReport, Verdict
 from bot.parse import FeedParseError, parse_feed
-from bot.relevance import RelevanceModel
+from bot.relevance import RelevanceModel, story_candidate
 from bot.store import Store
 from bot.stories import StoryModel
 from bot.provenance import cited_sources
@@ -54,11 +54,12 @@ class Analyser:
     def analyse(self, title: str, teaser: str, language_hint: str | None = None,
                 always_detect: bool = False) -> Analysis:
         verdict = self.relevance.judge(title, teaser)
-        if not verdict.relevant and not always_detect:
+        candidate = story_candidate(verdict)
+        if not verdict.relevant and not candidate and not always_detect:
             # Language detection costs milliseconds; an irrelevant item never needs it.
             return Analysis(verdict, language_hint or "unknown", (), "")
         language = self.language.detect(self._names.sub(" ", f"{title}. {teaser}"), language_hint)
-        if not verdict.relevant:
+        if not verdict.relevant and not candidate:
             return Analysis(verdict, language, (), "")
         summary = summarise(title, teaser, self.config.summary_max_chars, self.config.summary_max_sentences,
                             language if language in ("de", "en") else "de")
@@ -104,8 +105,12 @@ class Pipeline:
         articles, relevant = self._articles(entries, known)
         # Items first, then the feeds' validators: a crash in between fetches the items again
         # (and finds them stored) instead of getting "304 Not Modified" and losing them.
-        new, updated = await asyncio.to_thread(self.store.add_articles, articles, self.config.story_window_hours,
-                                               self.analyser.stories)
+        new, updated = await asyncio.to_thread(self.store.add_articles, [a for a in articles if not a.tentative],
+                                               self.config.story_window_hours, self.analyser.stories)
+        # Reports that do not say "the deal" by themselves join the stories just stored or older ones.
+        _, followed = await asyncio.to_thread(self.store.add_articles, [a for a in articles if a.tentative],
+                                              self.config.story_window_hours, self.analyser.stories)
+        updated += [a for a in followed if a.id not in {u.id for u in updated + new}]
         await asyncio.to_thread(self.store.save_feed_states, new_states)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
@@ -154,10 +159,11 @@ class Pipeline:
             except Exception:  # one hostile item must not cost the whole cycle
                 log.exception("could not analyse item %r from %s", entry.title[:80], entry.source)
                 continue
-            if not a.verdict.relevant or entry.key in seen or entry.link_key in seen:
+            tentative = not a.verdict.relevant
+            if (tentative and not story_candidate(a.verdict)) or entry.key in seen or entry.link_key in seen:
                 continue
             seen.update((entry.key, entry.link_key))
-            relevant += 1
+            relevant += not tentative
             if a.language not in self.config.languages:
                 log.debug("relevant item in %s skipped: %r", a.language, entry.title[:80])
                 continue
@@ -168,7 +174,7 @@ class Pipeline:
                 log.exception("could not read story features of %r from %s", entry.title[:80], entry.source)
                 features = None
             articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, features,
-                                    cited_sources(entry.title, entry.teaser, entry.source)))
+                                    cited_sources(entry.title, entry.teaser, entry.source), tentative))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
 

@@ -160,3 +160,12 @@ def _glued(text: str, left_end: int, right_start: int) -> bool:
         return False
     gap = text[left_end:right_start]
     return 0 <= right_start - left_end <= 1 and all(c in _GLUE for c in gap) and "/" not in gap
+
+
+def story_candidate(verdict: Verdict) -> bool:
+    """Not the deal by itself, yet it names the subject and nothing marks it as something else
+    ("Leider ist Tiktok derzeit nicht verfügbar", "Tiktok in den USA wieder erreichbar"): such an
+    item may be a later report of a story the deal already has. It is kept only if the story model
+    files it under one; it never opens a story of its own."""
+    return (not verdict.relevant and any(r.startswith("subject:") for r in verdict.reasons)
+            and not any(r.startswith("negative:") for r in verdict.reasons))

@@ -139,11 +139,15 @@ class NewsStore(StoreBase):
                 first = min((i.published for i in items), default=now)
                 decisions = stories.assign(items, self._coverage(conn, first - max(window, stories.horizon)),
                                            window)
-            alert_of: list[int] = []
+            alert_of: list[int | None] = []
             told = self._story_facts(conn, {d.story for d in decisions if d.story is not None})
             for article, item, decision in zip(fresh, items, decisions):
                 e = article.entry
                 features = decision.features
+                if article.tentative and (decision.opens or (decision.story is None
+                                                             and alert_of[decision.joins] is None)):
+                    alert_of.append(None)  # not the deal by itself, and no known story took it
+                    continue
                 if decision.opens:
                     alert_id = conn.execute(insert(t.alerts).values(
                         title=e.title, link=e.link, source=e.source, summary=article.summary,
