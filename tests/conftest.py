@@ -13,7 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.config import Config, FeedConfig, load_config
+from bot.german import GermanText
 from bot.store import Store
+from bot.stories import StoryModel
 from tests.feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +27,12 @@ PG_URL = os.environ.get("DEALTICKER_TEST_PG", "postgresql+psycopg://postgres@127
 @pytest.fixture(scope="session")
 def shipped_config() -> Config:
     return load_config(ROOT / "config" / "dealticker.toml", env={})
+
+
+@pytest.fixture(scope="session")
+def stories(shipped_config) -> StoryModel:
+    """The shipped story model (its German text layer loads once per test session)."""
+    return StoryModel.build(shipped_config.deal, GermanText())
 
 
 @pytest.fixture

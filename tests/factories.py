@@ -8,6 +8,7 @@ from sqlalchemy import insert
 
 from bot import schema
 from bot.models import Article, BidderMention, Entry, Verdict
+from bot.provenance import cited_sources
 from bot.store import Store
 
 BASE = datetime(2025, 9, 20, 8, 0, tzinfo=timezone.utc)
@@ -20,7 +21,8 @@ def article(title: str, source: str = "SPIEGEL", hours: float = 0, link: str | N
     entry = Entry(key=key, link_key=key, feed_url="https://example.org/feed", source=source, title=title,
                   teaser=teaser, link=link, published=BASE + timedelta(hours=hours))
     return Article(entry, Verdict(True, 0.9, ("subject:tiktok",)), language,
-                   tuple(BidderMention(n, r) for n, r in bidders), teaser or title)
+                   tuple(BidderMention(n, r) for n, r in bidders), teaser or title,
+                   cited=cited_sources(title, teaser, source))
 
 
 def add_story(store: Store, reports: list[Article]) -> int:

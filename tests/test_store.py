@@ -4,18 +4,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import text
 
-from bot.german import GermanText
 from bot.store import Store, utcnow
 from bot.stories import StoryModel
 from tests.factories import BASE, add_story, article
-
-
-@pytest.fixture(scope="module")
-def stories(shipped_config) -> StoryModel:
-    return StoryModel.build(shipped_config.deal, GermanText())
 
 
 def test_migrate_twice_keeps_data(store: Store):
