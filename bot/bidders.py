@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from bot.config import DealConfig
 from bot.match import TermSet, normalise, sentences
 from bot.models import BidderMention
+from bot.statuses import strength
 
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
 _CUE_REACH = 28
-# When one item gives several statuses, the one furthest along the deal wins.
-PRECEDENCE = ("approved", "withdrawn", "rejected", "bid_submitted", "negotiating", "interested")
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -90,5 +89,6 @@ def _nearest(roles: list[tuple[str, int, int]], start: int, end: int) -> str | N
 
 
 def _rank(role: str | None) -> int:
-    return PRECEDENCE.index(role) if role in PRECEDENCE else len(PRECEDENCE)
+    """Lower is stronger: when one item gives several statuses, the one furthest along the deal wins."""
+    return -strength(role)
 

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.feedstate import troubled as is_troubled
-from bot.messages import ROLE_LABELS, Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, text
+from bot.messages import Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, text
+from bot.statuses import label as status_label
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class Commands:
         for b in standings:
             articles = "1 Artikel" if b.articles == 1 else f"{b.articles} Artikel"
             paragraphs.append((
-                Span(b.name, "bold"), Span(f" – {ROLE_LABELS.get(b.role, 'genannt')} · {articles} · zuletzt "
+                Span(b.name, "bold"), Span(f" – {status_label(b.role)} · {articles} · zuletzt "
                                            f"{local_time(b.last_seen, self.config.timezone)}: "),
                 Span(b.last_title, "plain", b.last_link or None)))
         return Reply(tuple(paragraphs))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 DEFAULT_PATH = Path("config/dealticker.toml")
 DEFAULT_DATABASE_URL = "sqlite:///data/dealticker.db"
-ROLES = ("interested", "negotiating", "bid_submitted", "rejected", "withdrawn", "approved")
 
 
 class ConfigError(Exception):

@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from bot.config import (DEFAULT_DATABASE_URL, ROLES, BidderConfig, Config, DealConfig,
+from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
                         FeedConfig, PollConfig, SlackConfig, TelegramConfig)
 from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
                                limit_for, listen_problem, url_problem, user_agent_problem)
+from bot.statuses import KEYS
 
 Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
@@ -125,8 +126,8 @@ def _roles(value: dict, problems: Problems) -> tuple[tuple[str, tuple[str, ...]]
     out = []
     for role, cues in value.items():
         where = _key("deal.roles", role)
-        if role not in ROLES:
-            problems.append((where, f"unknown role — roles are {', '.join(ROLES)}"))
+        if role not in KEYS:
+            problems.append((where, f"unknown role — roles are {', '.join(KEYS)}"))
         elif not isinstance(cues, list):
             problems.append((where, "must be a list of words that signal this role"))
         else:

@@ -9,11 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.feedstate import HEALTH, TROUBLED, health, problem_text
 from bot.models import Alert, BidderMention, FeedState, FollowUp
+from bot.statuses import label as status_label
 
-ROLE_LABELS = {
-    "interested": "interessiert", "negotiating": "in Verhandlungen", "bid_submitted": "Angebot abgegeben",
-    "rejected": "abgelehnt", "withdrawn": "zurückgezogen", "approved": "Zuschlag/genehmigt", None: "genannt",
-}
 
 
 MONTHS = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
@@ -75,7 +72,7 @@ def local_time(when: datetime, tz: str) -> str:
 
 
 def bidder_line(bidders: tuple[BidderMention, ...]) -> str:
-    return ", ".join(f"{b.name} ({ROLE_LABELS.get(b.role, 'genannt')})" for b in bidders)
+    return ", ".join(f"{b.name} ({status_label(b.role)})" for b in bidders)
 
 
 def outlets_line(alert: Alert, tz: str) -> str:
@@ -152,10 +149,10 @@ def figure(key: str) -> str:
 def fact_text(fact) -> str:
     """One bot.followups.Fact in words."""
     if fact.kind == "bidder":
-        return f"neuer Bieter {fact.subject} ({ROLE_LABELS.get(fact.status, 'genannt')})"
+        return f"neuer Bieter {fact.subject} ({status_label(fact.status)})"
     if fact.kind == "status":
-        return (f"{fact.subject} jetzt {ROLE_LABELS.get(fact.status, 'genannt')} "
-                f"(bisher {ROLE_LABELS.get(fact.before, 'genannt')})")
+        return (f"{fact.subject} jetzt {status_label(fact.status)} "
+                f"(bisher {status_label(fact.before)})")
     return figure(fact.subject)
 
 

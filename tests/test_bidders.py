@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bidders import PRECEDENCE, BidderFinder
-from bot.config import ROLES
+from bot.bidders import BidderFinder
+from bot.statuses import KEYS, label
 
 
 @pytest.fixture(scope="module")
@@ -48,5 +48,6 @@ def test_sources_are_not_bidders(finder):
     assert set(found) == {"Microsoft", "Twitter"}
 
 
-def test_precedence_covers_every_role():
-    assert set(PRECEDENCE) == set(ROLES)
+def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_config):
+    assert {role for role, _ in shipped_config.deal.roles} == set(KEYS)
+    assert len({label(k) for k in KEYS} | {label(None)}) == len(KEYS) + 1

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ROLES, load_config
+from bot.config import load_config
+from bot.statuses import KEYS as ROLES
 from bot.config_limits import LIMITS, known_languages
 from tests.conftest import ROOT, write_config
 from tests.feedserver import Route
