@@ -62,7 +62,10 @@ def sentence(rnd: random.Random, words: int) -> str:
     return " ".join(rnd.choice(WORDS) for _ in range(words)) + "."
 
 
-def generate(total: int, seed: int = 8):
+MENTIONS_PER_ITEM = (0, 0, 0, 1, 1, 2)  # drawn per item: about 0.67 bidder mentions per item
+
+
+def generate(total: int, seed: int = 8, mentions_per_item: tuple[int, ...] = MENTIONS_PER_ITEM):
     """Yields (alerts, items, mentions) chunks of rows, oldest story first, with explicit ids."""
     rnd = random.Random(seed)
     end = datetime(2025, 9, 30, tzinfo=timezone.utc)
@@ -91,7 +94,7 @@ def generate(total: int, seed: int = 8):
                           "link": link, "published": when, "fetched": when + timedelta(minutes=rnd.randint(1, 30)),
                           "language": language, "score": 0.9, "reasons": '["subject:tiktok"]',
                           "summary": sentence(rnd, 30)})
-            for name, role in rnd.sample(BIDDERS, rnd.choice((0, 0, 0, 1, 1, 2))):
+            for name, role in rnd.sample(BIDDERS, rnd.choice(mentions_per_item)):
                 mention_id += 1
                 mentions.append({"id": mention_id, "item_id": item_id, "bidder": name, "role": role,
                                  "published": when})
@@ -105,10 +108,10 @@ def generate(total: int, seed: int = 8):
     yield alerts, items, mentions
 
 
-def fill(store: Store, total: int) -> tuple[int, int, int]:
+def fill(store: Store, total: int, mentions_per_item: tuple[int, ...] = MENTIONS_PER_ITEM) -> tuple[int, int, int]:
     counts = [0, 0, 0]
     with store.engine.begin() as conn:
-        for chunk in generate(total):
+        for chunk in generate(total, mentions_per_item=mentions_per_item):
             for i, (table, rows) in enumerate(zip((t.alerts, t.items, t.mentions), chunk)):
                 if rows:
                     conn.execute(insert(table), rows)

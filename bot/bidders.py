@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from bot.config import DealConfig
 from bot.match import TermSet, normalise, sentences
-from bot.models import BidderMention
+from bot.models import BidderMention, BidderStanding, Sighting
 from bot.statuses import strength
 
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
@@ -92,3 +92,32 @@ def _rank(role: str | None) -> int:
     """Lower is stronger: when one item gives several statuses, the one furthest along the deal wins."""
     return -strength(role)
 
+
+def sightings(mentions: tuple[BidderMention, ...], published, source: str, link: str,
+              title: str) -> list[Sighting]:
+    """One item's mentions as sightings: bidders the item gives the same status bid together."""
+    return [Sighting(m.name, m.role, published, source, link, title,
+                     tuple(o.name for o in mentions if o.name != m.name and m.role and o.role == m.role))
+            for m in mentions]
+
+
+def advance(current: BidderStanding | None, s: Sighting, new_outlet: bool) -> BidderStanding:
+    """The standing after one more report. A status holds until a report dated later states another;
+    reports arrive out of order (a feed polled late), so the dates decide, not the arrival."""
+    if current is None:
+        return BidderStanding(s.bidder, s.status, s.published if s.status else None,
+                              s.published if s.status else None, s.partners if s.status else (), 1, 1,
+                              s.published, s.published, s.link, s.title, s.source)
+    status, status_at, since, partners = current.status, current.status_at, current.since, current.partners
+    if s.status and (status_at is None or s.published >= status_at):
+        if s.status != status:
+            since = s.published
+        status, status_at, partners = s.status, s.published, s.partners
+    elif s.status and s.status == status and since and s.published < since:
+        since = s.published  # an earlier report of the same status, polled late
+    newest = s.published >= current.last_seen
+    return BidderStanding(
+        current.name, status, status_at, since, partners, current.articles + 1, current.outlets + new_outlet,
+        min(current.first_seen, s.published), max(current.last_seen, s.published),
+        s.link if newest else current.last_link, s.title if newest else current.last_title,
+        s.source if newest else current.last_source)

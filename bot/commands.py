@@ -8,8 +8,9 @@ from datetime import datetime
 
 from bot.config import Config
 from bot.feedstate import troubled as is_troubled
-from bot.messages import Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, text
-from bot.statuses import label as status_label
+from bot.match import normalise
+from bot.messages import (Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, standings_reply, text,
+                          timeline_reply)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -17,13 +18,14 @@ LATEST_DEFAULT = 5
 LATEST_MAX = 20
 LATEST_DEEPEST = 100  # "/latest 5 ab 100": how far back the count may start
 _LATEST = re.compile(r"(\d{1,6})?\s*(?:\bab\s+(\d{1,6}))?", re.I)
+TIMELINE_MAX = 15  # status changes /bidders <name> lists
 STATUS_FEEDS = 8  # failing feeds listed in /status; `dealticker feeds` lists them all
 _COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 HELP = (
     "/subscribe – neue Meldungen in diesem Chat erhalten",
     "/unsubscribe – keine Meldungen mehr",
     f"/latest [n] [ab m] – die n neuesten Meldungen, ab der m-ten (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX})",
-    "/bidders – wer bietet, und wie steht es",
+    "/bidders [Name] – wer bietet, und wie steht es; mit Namen: der Verlauf dieses Bieters",
     "/status – letzter Abruf, Feeds in Ordnung oder gestört",
     "/help – diese Hilfe",
 )
@@ -131,18 +133,28 @@ class Commands:
 
         return shown(len(stories))
 
-    def bidders(self, _caller: Caller, _arg: str) -> Reply:
+    def bidders(self, _caller: Caller, arg: str) -> Reply:
         standings = self.store.bidder_standings()
-        if not standings:
-            return text("Bisher hat keine Meldung einen Bieter genannt.")
-        paragraphs: list[tuple[Span, ...]] = [(Span(f"Bieter im {self.config.deal.name}:", "bold"),)]
-        for b in standings:
-            articles = "1 Artikel" if b.articles == 1 else f"{b.articles} Artikel"
-            paragraphs.append((
-                Span(b.name, "bold"), Span(f" – {status_label(b.role)} · {articles} · zuletzt "
-                                           f"{local_time(b.last_seen, self.config.timezone)}: "),
-                Span(b.last_title, "plain", b.last_link or None)))
-        return Reply(tuple(paragraphs))
+        if not arg:
+            if not standings:
+                return text("Bisher hat keine Meldung einen Bieter genannt.")
+            return standings_reply(self.config.deal.name, standings, self.config.timezone)
+        wanted = self._bidder_named(arg, [b.name for b in standings])
+        standing = next((b for b in standings if b.name == wanted), None)
+        if standing is None:
+            known = ", ".join(b.name for b in standings[:10]) or "noch keine"
+            return text(f"Einen Bieter „{arg[:40]}“ kenne ich nicht. Bekannt sind: {known}.",
+                        private=True, is_error=True)
+        changes = self.store.bidder_timeline(standing.name, TIMELINE_MAX)
+        return timeline_reply(standing, changes, self.config.timezone, TIMELINE_MAX)
+
+    def _bidder_named(self, arg: str, known: list[str]) -> str | None:
+        """The bidder a user means, whatever the case or spelling among the configured aliases."""
+        wanted = normalise(" ".join(arg.split()))
+        for bidder in self.config.deal.bidders:
+            if wanted in {normalise(a.strip("*$")) for a in (bidder.name, *bidder.aliases)}:
+                return bidder.name
+        return next((name for name in known if normalise(name) == wanted), None)
 
     def status(self, _caller: Caller, _arg: str) -> Reply:
         states = self.store.feed_states([(f.url, f.name) for f in self.config.feeds])

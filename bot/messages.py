@@ -8,7 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.feedstate import HEALTH, TROUBLED, health, problem_text
-from bot.models import Alert, BidderMention, FeedState, FollowUp
+from bot.models import Alert, BidderMention, BidderStanding, FeedState, FollowUp, Sighting
 from bot.statuses import label as status_label
 
 
@@ -198,3 +198,50 @@ def feed_line(state: FeedState, tz: str) -> str:
     elif state.last_ok:
         line += f", zuletzt abgerufen {local_time(state.last_ok, tz)}"
     return line
+
+
+def short(title: str, most: int = 90) -> str:
+    return title if len(title) <= most else title[:most - 1].rstrip() + "…"
+
+
+def standing_status(b: BidderStanding, tz: str) -> str:
+    """"Zuschlag/genehmigt seit 14.09.2020, mit Walmart"."""
+    status = status_label(b.status)
+    if b.since:
+        status += f" seit {b.since.astimezone(ZoneInfo(tz)):%d.%m.%Y}"
+    if b.partners:
+        status += f", mit {names(list(b.partners), 3)}"
+    return status
+
+
+def standing_line(b: BidderStanding, tz: str) -> tuple[Span, ...]:
+    """"Oracle – Zuschlag/genehmigt seit 14.09.2020, mit Walmart · 12 Quellen · zuletzt 20.09.2020: <title>"."""
+    outlets = "1 Quelle" if b.outlets == 1 else f"{b.outlets} Quellen"
+    return (Span(b.name, "bold"), Span(f" – {standing_status(b, tz)} · {outlets} · zuletzt "
+                                       f"{local_time(b.last_seen, tz)}: "),
+            Span(short(b.last_title), "plain", b.last_link or None))
+
+
+def standings_reply(deal: str, standings: list[BidderStanding], tz: str) -> Reply:
+    """/bidders: one line per bidder, whole lines only, saying how many did not fit."""
+    lines = tuple(standing_line(b, tz) for b in standings)
+
+    def shown(k: int) -> Reply:
+        paragraphs = [(Span(f"Bieter im {deal}:", "bold"),), *lines[:k]]
+        if rest := len(lines) - k:
+            paragraphs.append((Span(f"… und {rest} weitere, die zuletzt seltener genannt wurden.", "italic"),))
+        paragraphs.append((Span("/bidders <Name> zeigt den Verlauf eines Bieters.", "italic"),))
+        return Reply(tuple(paragraphs), stories=k, shorter=shown)
+
+    return shown(len(lines))
+
+
+def timeline_reply(standing: BidderStanding, changes: list[Sighting], tz: str, limit: int) -> Reply:
+    """/bidders <name>: where it stands, then its first report and every change of status."""
+    paragraphs = [(Span(standing.name, "bold"), Span(f" – {standing_status(standing, tz)}"))]
+    if len(changes) == limit:
+        paragraphs.append((Span(f"Die letzten {limit} Änderungen:", "italic"),))
+    for c in changes:
+        paragraphs.append((Span(f"{c.published.astimezone(ZoneInfo(tz)):%d.%m.%Y} · {status_label(c.status)} · "
+                                f"{c.source}: "), Span(short(c.title, 80), "plain", c.link or None)))
+    return Reply(tuple(paragraphs))

@@ -105,12 +105,33 @@ class FeedState:
 
 @dataclass(frozen=True, slots=True)
 class BidderStanding:
+    """Where one bidder stands, kept up to date as items are stored (bot.bidders.advance)."""
+
     name: str
-    role: str | None
+    status: str | None  # a bot.statuses key; None: named, no status stated yet
+    status_at: datetime | None  # publication time of the report that stated the status last
+    since: datetime | None  # since when the status holds (the report that changed it to this)
+    partners: tuple[str, ...]  # who bids with it, per that report ("Walmart mit Microsoft")
     articles: int
+    outlets: int
+    first_seen: datetime
     last_seen: datetime
     last_link: str
     last_title: str
+    last_source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One report naming a bidder, as the standings take it in."""
+
+    bidder: str
+    status: str | None
+    published: datetime
+    source: str
+    link: str
+    title: str
+    partners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,40 @@ mentions = Table(
     Index("ix_mentions_bidder_published", "bidder", "published"),
 )
 
+standings = Table(
+    "standings", metadata,  # one row per bidder, kept up to date as items are stored (bot.bidders.advance)
+    Column("bidder", String(200), primary_key=True),
+    Column("status", String(30)),
+    Column("status_at", DateTime(timezone=True)),
+    Column("since", DateTime(timezone=True)),
+    Column("partners", Text, nullable=False, default=""),  # "; "-separated
+    Column("articles", Integer, nullable=False),
+    Column("outlets", Integer, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    Column("last_link", Text, nullable=False),
+    Column("last_title", Text, nullable=False),
+    Column("last_source", String(200), nullable=False),
+)
+
+status_changes = Table(
+    "status_changes", metadata,  # a bidder's timeline: its first report and every change of status
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bidder", String(200), nullable=False),
+    Column("status", String(30)),
+    Column("published", DateTime(timezone=True), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("link", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Index("ix_status_changes_bidder", "bidder", "published"),
+)
+
+standing_outlets = Table(
+    "standing_outlets", metadata,  # which outlets named each bidder: standings.outlets counts them
+    Column("bidder", String(200), primary_key=True),
+    Column("source", String(200), primary_key=True),
+)
+
 followups = Table(
     "followups", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

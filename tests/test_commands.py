@@ -95,17 +95,49 @@ def test_latest_when_nothing_is_known(commands):
     assert "Noch keine Meldungen" in commands.handle(PRIVATE, "/latest").plain()
 
 
-def test_bidders_lists_role_count_and_latest_link(commands):
+def test_bidders_lists_status_since_partners_outlets_and_latest_link(commands):
     commands.store.add_articles([
         article("Microsoft bietet für Tiktok", hours=0, bidders=(("Microsoft", "bid_submitted"),)),
-        article("Oracle bekommt Tiktok", hours=4, bidders=(("Oracle", "approved"),),
-                link="https://example.org/oracle"),
+        article("Microsoft und Walmart bieten gemeinsam", "FAZ", hours=2,
+                bidders=(("Microsoft", "bid_submitted"), ("Walmart", "bid_submitted"))),
+        article("Oracle bekommt Tiktok, Microsoft geht leer aus", hours=28,
+                bidders=(("Oracle", "approved"), ("Microsoft", "rejected")), link="https://example.org/oracle"),
     ], 1)
     reply = commands.handle(PRIVATE, "/bidders")
-    text = reply.plain()
-    assert text.index("Oracle") < text.index("Microsoft")
-    assert "Zuschlag/genehmigt · 1 Artikel" in text and "Angebot abgegeben" in text
+    lines = reply.plain().split("\n\n")
+    assert lines[0] == "Bieter im TikTok-Verkauf:"
+    oracle, microsoft, walmart = lines[1:4]
+    assert oracle.startswith("Oracle – Zuschlag/genehmigt seit 21.09.2025 · 1 Quelle")
+    assert microsoft.startswith("Microsoft – abgelehnt seit 21.09.2025 · 2 Quellen")
+    assert walmart.startswith("Walmart – Angebot abgegeben seit 20.09.2025, mit Microsoft · 1 Quelle")
     assert "https://example.org/oracle" in [s.url for p in reply.paragraphs for s in p]
+
+
+def test_bidders_with_a_name_shows_its_timeline_whatever_the_spelling(commands):
+    commands.store.add_articles([
+        article("Microsoft prüft Kauf von Tiktok", hours=0, bidders=(("Microsoft", "interested"),)),
+        article("Microsoft verhandelt weiter", "FAZ", hours=5, bidders=(("Microsoft", "negotiating"),)),
+        article("Microsoft verhandelt", "heise", hours=6, bidders=(("Microsoft", "negotiating"),)),
+        article("Microsoft geht leer aus", hours=30, bidders=(("Microsoft", "rejected"),)),
+    ], 1)
+    for spelling in ("Microsoft", "microsoft", "  MICROSOFT "):
+        lines = commands.handle(PRIVATE, f"/bidders {spelling}").plain().split("\n\n")
+        assert lines[0] == "Microsoft – abgelehnt seit 21.09.2025"
+        assert [line.split(" · ")[1] for line in lines[1:]] == ["interessiert", "in Verhandlungen", "abgelehnt"]
+    unknown = commands.handle(PRIVATE, "/bidders Tesla" + "x" * 500)
+    assert unknown.is_error and "Microsoft" in unknown.plain() and len(unknown.plain()) < 200
+
+
+def test_bidders_standings_match_a_rebuild_from_the_mentions(commands):
+    """Kept up to date report by report, arriving out of order, the standings equal a rebuild."""
+    store = commands.store
+    store.add_articles([article("Oracle verhandelt", hours=10, bidders=(("Oracle", "negotiating"),))], 1)
+    store.add_articles([article("Oracle prüft", "FAZ", hours=2, bidders=(("Oracle", "interested"),))], 1)
+    store.add_articles([article("Oracle gewinnt", "heise", hours=20, bidders=(("Oracle", "approved"),))], 1)
+    kept = store.bidder_standings()
+    assert kept[0].status == "approved" and kept[0].outlets == 3 and kept[0].articles == 3
+    store.rebuild_standings()
+    assert store.bidder_standings() == kept
 
 
 @pytest.mark.parametrize("message", ["/frobnicate", "hallo", "", "/" + "x" * 5000, "/latest\x00"])

@@ -4,9 +4,12 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
 from bot.store import Store, utcnow
+from bot.store.base import MIGRATIONS
 from bot.stories import StoryModel
 from tests.factories import BASE, add_story, article
 
@@ -17,6 +20,20 @@ def test_migrate_twice_keeps_data(store: Store):
     store.migrate()
     assert store.subscriptions() == [("telegram", "42", "")]
     assert len(store.latest_alerts(10)) == 1
+
+
+def test_upgrading_a_database_with_mentions_fills_the_bidder_standings(store: Store):
+    store.add_articles([article("Microsoft verhandelt über Tiktok", hours=0, bidders=(("Microsoft", "negotiating"),)),
+                        article("Oracle gewinnt", "FAZ", hours=9, bidders=(("Oracle", "approved"),))], 48)
+    kept = store.bidder_standings()
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:  # back to the schema before standings existed
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+    store.migrate()
+    assert store.bidder_standings() == kept and [b.name for b in kept] == ["Oracle", "Microsoft"]
+    assert [c.status for c in store.bidder_timeline("Microsoft", 10)] == ["negotiating"]
 
 
 def test_same_item_twice_is_stored_once(store: Store):
@@ -118,7 +135,7 @@ def test_bidder_standings_sorted_by_latest_activity(store: Store):
         article("Oracle bleibt im Gespräch über Tiktok", hours=1, bidders=(("Oracle", None),)),
     ], 1)
     standings = store.bidder_standings()
-    assert [(b.name, b.role, b.articles) for b in standings] == [
+    assert [(b.name, b.status, b.articles) for b in standings] == [
         ("Microsoft", "rejected", 2), ("Oracle", "interested", 2)]
     assert standings[0].last_title == "Bytedance lehnt Microsoft ab"
 

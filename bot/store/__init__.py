@@ -3,11 +3,17 @@ from bot.store.base import utcnow
 from bot.store.news import NewsStore
 from bot.store.outbox import Delivery, OutboxStore
 from bot.store.reading import ReadingStore
+from bot.store.standings import StandingsStore
 
 
-class Store(OutboxStore, ReadingStore, NewsStore):
+class Store(OutboxStore, ReadingStore, StandingsStore, NewsStore):
     """Everything the bot keeps: news, stories and bidders (NewsStore, read back by ReadingStore),
-    chats and the outbox."""
+    each bidder's standing (StandingsStore), chats and the outbox."""
+
+    def migrate(self, revision: str = "head") -> None:
+        super().migrate(revision)
+        if revision == "head":
+            self.ensure_standings()
 
 
 __all__ = ["Delivery", "Store", "utcnow"]

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot import schema as t
 from bot import followups
+from bot.bidders import sightings
 from bot.models import Alert, Article, BidderMention, FeedState
 from bot.store.base import StoreBase, _utc, utcnow
 from bot.events import Features
@@ -26,6 +27,9 @@ class NewsStore(StoreBase):
 
     def alerts_by_id(self, ids: list[int], is_update: bool = False) -> list[Alert]:
         raise NotImplementedError  # provided by the reading part of Store
+
+    def _note_bidders(self, conn, found) -> None:
+        raise NotImplementedError  # provided by the standings part of Store
 
     # --- feeds -------------------------------------------------------------------------
     def feed_states(self, feeds: Iterable[tuple[str, str]]) -> list[FeedState]:
@@ -174,6 +178,7 @@ class NewsStore(StoreBase):
                     conn.execute(insert(t.mentions), [
                         {"item_id": item_id, "bidder": b.name, "role": b.role, "published": item.published}
                         for b in article.bidders])
+                    self._note_bidders(conn, sightings(article.bidders, item.published, e.source, e.link, e.title))
                 if alert_id in told:  # a story chats have had since an earlier poll
                     if facts := followups.new_facts(told[alert_id], features, article.bidders):
                         followup_ids.append((alert_id, conn.execute(insert(t.followups).values(

@@ -8,8 +8,10 @@ from sqlalchemy import exists, select, tuple_
 
 from bot import followups
 from bot import schema as t
-from bot.models import Alert, BidderMention, BidderStanding, FollowUp
+from bot.models import Alert, BidderMention, BidderStanding, FollowUp, Sighting
 from bot.store.base import StoreBase, _utc
+from bot.statuses import strength
+from bot.store.standings import standing_from_row
 
 
 def _cited(values: Iterable[str]) -> tuple[str, ...]:
@@ -89,20 +91,19 @@ class ReadingStore(StoreBase):
                          followups.loads(r.facts), _cited([r.cited])) for r in rows]
 
     def bidder_standings(self) -> list[BidderStanding]:
-        """Each bidder's latest status, article count and latest mention, most recent first."""
+        """Every bidder's standing, the most recently named first, and of those named in the same
+        report the one furthest along (a few rows, however much is stored)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.mentions.c.bidder, t.mentions.c.role, t.mentions.c.published,
-                       t.items.c.link, t.items.c.title)
-                .join(t.items, t.items.c.id == t.mentions.c.item_id)
-                .order_by(t.mentions.c.published, t.mentions.c.id)).all()
-        standings: dict[str, dict] = {}
-        for r in rows:
-            s = standings.setdefault(r.bidder, {"role": None, "articles": set()})
-            s["articles"].add(r.link)
-            s.update(last_seen=_utc(r.published), last_link=r.link, last_title=r.title)
-            if r.role:
-                s["role"] = r.role  # the newest stated status wins
-        out = [BidderStanding(name, s["role"], len(s["articles"]), s["last_seen"], s["last_link"], s["last_title"])
-               for name, s in standings.items()]
-        return sorted(out, key=lambda b: (b.last_seen, b.articles), reverse=True)
+            rows = conn.execute(select(t.standings).order_by(t.standings.c.bidder)).all()
+        standings = [standing_from_row(r) for r in rows]
+        return sorted(standings, key=lambda b: (b.last_seen, strength(b.status)), reverse=True)
+
+    def bidder_timeline(self, bidder: str, limit: int) -> list[Sighting]:
+        """The bidder's first report and each report that changed its status: the newest `limit`,
+        oldest first."""
+        c = t.status_changes.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(c.status, c.published, c.source, c.link, c.title)
+                                .where(c.bidder == bidder).order_by(c.published.desc(), c.id.desc())
+                                .limit(limit)).all()
+        return [Sighting(bidder, r.status, _utc(r.published), r.source, r.link, r.title) for r in reversed(rows)]
