@@ -35,6 +35,17 @@ ACTORS = {
     "aufsicht": ("aufsicht*", "regulierer", "behoerde"),
     "kaeufer": ("kaeufer*", "bieter", "interessent*", "investor*", "konsortium", "investorengruppe"),
 }
+# Institutions that act as one side: a ministry or agency is the government ("US-Regierung setzt Verbot
+# aus" / "Handelsministerium beugt sich"), a chamber is the parliament ("Repräsentantenhaus stimmt" /
+# "Mehrheit im Kongress"), any court is the judiciary. The head of state stays apart from the government:
+# "Präsident billigt Deal" and "Ministerium verschiebt Verbot" are two steps.
+FAMILIES = {
+    "regierung": "regierung", "handelsministerium": "regierung", "finanzministerium": "regierung",
+    "justizministerium": "regierung", "cfius": "regierung", "aufsicht": "regierung",
+    "praesident": "praesident", "weisses-haus": "praesident",
+    "senat": "parlament", "repraesentantenhaus": "parlament", "kongress": "parlament",
+    "gericht": "gericht", "oberstes-gericht": "gericht",
+}
 # What happens: verbs (split verbs joined by the text layer), their nouns and fixed phrases.
 ACTIONS = {
     "verbot": ("verbieten", "verbot", "verbannen", "bann", "sperre", "sperren", "untersagen", "unterbinden",

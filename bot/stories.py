@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from bot.config import DealConfig
-from bot.events import TITLE, FeatureExtractor, Features
+from bot.events import FAMILIES, TITLE, FeatureExtractor, Features
 from bot.german import GermanText
 from bot.match import normalise
 
@@ -62,6 +62,9 @@ class Rules:
     min_words: float = 0.1  # below this, words in common are no evidence of their own
     neutral: float = 0.35  # actor/action similarity when one side names none: unknown, not different
     min_corpus: int = 30  # a corpus smaller than this counts as this big (unseen words are rare)
+    clash: float = 2.0  # the title reports another action than the story's titles and shares nothing rare
+    title_rare: float = 0.3
+    side_rare: float = 0.6  # an actor more common than this in the coverage names no side  # how rare a title word must be to tie two titles together
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,15 @@ class Corpus:
             self._vectors[key] = frozenset({f"w:{k}" for k in f.terms} | {f"a:{k}" for k in f.actors}
                                            | {f"c:{k}" for k in self.main(f.actions)} | facts
                                            | {f"h:{_headline(item.title)}"})
+        return self._vectors[key]
+
+    def title_keys(self, f: Features, rare: float = 0.5) -> frozenset[str]:
+        """The title's rare words and actors: what ties two headlines to one event."""
+        key = (id(f), "title", rare)
+        if key not in self._vectors:
+            self._vectors[key] = frozenset(
+                {f"w:{k}" for k in _main(f.terms) if self.rarity(f"w:{k}") >= rare}
+                | {f"a:{k}" for k in _main(f.actors) if self.rarity(f"a:{k}") >= rare})
         return self._vectors[key]
 
     def plain(self, weights: dict[str, float]) -> tuple[dict[str, float], float]:
@@ -223,11 +235,33 @@ class StoryModel:
         score = (sum(w * v for w, v in zip(r.best, best)) + sum(w * v for w, v in zip(r.mean, mean))
                  + r.size * min(len(members), 5) / 5 + r.bias)
         reasons = tuple(f"{k} {v:.2f}" for k, v in zip(SIGNALS, best) if v) + (f"{len(members)} items",)
+        if self.title_clash(item, members, corpus):
+            score -= r.clash
+            reasons += ("title reports another action",)
         if not any(p["words"] >= r.min_words or p["facts"] or p["same_action"] or p["same_actor"]
                    or (p["actors"] and p["actors"] != r.neutral) for p in pairs):
             # Nothing in common but the time: being close in time alone makes no event.
             return min(score, r.join - 1.0), reasons + ("nothing in common",)
         return score, reasons
+
+    def title_clash(self, item: Item, members: list[Item], corpus: Corpus) -> bool:
+        """The item's title reports another action than the story's titles usually do, its teaser
+        recounts the story's action as background, and its title shares no rare word, actor or fact
+        with any of the story's titles: the next step of a process ("Verbot um eine Woche verschoben",
+        teaser "nach der Zustimmung von Präsident Trump ..." after "Trump gibt Deal seinen Segen"),
+        not another report of the story's event. Teaser overlap alone must not carry it in."""
+        actions = corpus.main(item.features.actions)
+        if not actions:
+            return False
+        counts = Counter(k for m in members for k in corpus.main(m.features.actions))
+        voiced = sum(1 for m in members if corpus.main(m.features.actions))
+        usual = {k for k, n in counts.items() if 2 * n >= voiced}
+        background = set(item.features.actions) - actions  # actions the teaser alone names
+        if not usual or actions & usual or not background & usual:
+            return False
+        mine = corpus.title_keys(item.features, self.rules.title_rare)
+        return not any(mine & corpus.title_keys(m.features, self.rules.title_rare) or _title_facts_agree(item.features, m.features)
+                       for m in members)
 
     def pair(self, a: Item, b: Item, corpus: Corpus) -> dict[str, float]:
         """The signals that two items report one event (or not), each 0..1 (facts up to 1.5)."""
@@ -237,13 +271,14 @@ class StoryModel:
         actions_a, actions_b = corpus.main(fa.actions), corpus.main(fb.actions)
         shared = {k for k in actors_a & actors_b if corpus.rarity(f"a:{k}") > 0.3}
         differ = bool(actions_a and actions_b and not actions_a & actions_b)
+        sides_a, sides_b = _sides(actors_a), _sides(actors_b)
         return {
             "words": _cosine(corpus.vector(fa.terms, "w"), corpus.vector(fb.terms, "w")),
             "facts": min(1.5, sum(corpus.rarity(f"f:{k}") for k in fa.facts if _fact_in(k, fb.facts))),
             "same_action": float(bool(actions_a & actions_b)),
             "same_actor": float(bool(shared)),
             # Different main actors doing different things: the Senate passes, the President signs.
-            "other_event": float(differ and bool(actors_a) and bool(actors_b) and not actors_a & actors_b),
+            "other_event": float(differ and bool(sides_a) and bool(sides_b) and not sides_a & sides_b),
             "hours": min(48.0, abs((a.published - b.published).total_seconds()) / 3600) / 24,
             "same_outlet": float(bool(_outlet(a.source) & _outlet(b.source))),
             "actors": (_cosine(corpus.vector(fa.actors, "a"), corpus.vector(fb.actors, "a"))
@@ -272,6 +307,11 @@ def _headline(title: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", normalise(title)))
 
 
+def _sides(actors: set[str]) -> set[str]:
+    """Actors as the sides that act: a ministry and the government are one side."""
+    return {FAMILIES.get(k, k) for k in actors}
+
+
 def _main(weights: dict[str, float]) -> set[str]:
     """What the title names (the teaser's mentions are background)."""
     return {k for k, w in weights.items() if w >= TITLE}
@@ -288,6 +328,10 @@ def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]
 
 def _plain(weights: dict[str, float]) -> tuple[dict[str, float], float]:
     return weights, math.sqrt(sum(v * v for v in weights.values()))
+
+
+def _title_facts_agree(a: Features, b: Features) -> bool:
+    return any(_fact_in(k, _main(b.facts)) for k in _main(a.facts))
 
 
 def _fact_in(fact: str, facts: dict[str, float]) -> bool:
