@@ -66,7 +66,7 @@ ACTIONS = {
     "anordnung": ("anordnen", "anordnung", "dekret", "erlass", "verordnung", "executive order",
                   "notstandsverordnung"),
     "zustimmung": ("billigen", "zustimmen", "zustimmung", "genehmigen", "genehmigung", "segen", "absegnen",
-                   "gutheissen", "gruen licht", "befuerworten", "stimmen", "votieren", "abstimmung"),
+                   "gutheissen", "gruen licht", "befuerworten", "stimmen", "votieren", "abstimmung", "mehrheit fuer"),
     "ablehnung": ("ablehnen", "ablehnung", "zurueckweisen", "abweisen", "absage", "veto", "verweigern",
                   "dementieren", "bestreiten", "abblitzen", "nachsehen", "scheitern", "platzen"),
     "aufhebung": ("aufheben", "zuruecknehmen", "kassieren", "widerrufen", "aufhebung"),
@@ -74,8 +74,8 @@ ACTIONS = {
     "verlaengerung": ("verlaengern", "verlaengerung", "aufschub", "aufschieben", "verschieben",
                       "fristverlaengerung", "mehr zeit", "schonfrist"),
     "aussetzung": ("aussetzen", "stoppen", "blockieren", "verhindern", "einstweilig verfuegung", "auf eis",
-                   "stopp", "durchsetzen"),
-    "klage": ("klagen", "klage", "verklagen", "anrufen", "eilantrag", "berufung", "juristisch", "wehren",
+                   "stopp", "durchsetzen", "unbestimmt zeit"),
+    "klage": ("klagen", "klage", "verklagen", "anrufen", "eilantrag", "berufung", "juristisch", "gerichtlich", "wehren",
               "vor gericht"),
     "urteil": ("urteil", "urteilen", "gerichtsurteil", "verfassungskonform", "rechtens", "verfassungswidrig"),
     "anhoerung": ("anhoerung", "verhoer", "aussagen", "befragen", "verteidigen", "anhoeren"),
@@ -175,7 +175,7 @@ class FeatureExtractor:
                 found.add(key)
             elif any(w.startswith(prefixes) for w in lemmas + heads) if prefixes else False:
                 found.add(key)
-            elif phrases and any(_has_phrase(lemmas, p) for p in phrases):
+            elif phrases and any(_has_phrase(lemmas, heads, p) for p in phrases):
                 found.add(key)
         return found
 
@@ -190,9 +190,12 @@ def _compile(lexicon: dict[str, tuple[str, ...]]) -> dict:
     return out
 
 
-def _has_phrase(lemmas: list[str], phrase: tuple[str, ...]) -> bool:
+def _has_phrase(lemmas: list[str], heads: list[str], phrase: tuple[str, ...]) -> bool:
+    """The phrase's words in a row, each as a word or as a compound's head ("vor Berufungsgericht" is
+    "vor gericht")."""
     n = len(phrase)
-    return any(tuple(lemmas[i:i + n]) == phrase for i in range(len(lemmas) - n + 1))
+    return any(all(w in (lemmas[i + j], heads[i + j]) for j, w in enumerate(phrase))
+               for i in range(len(lemmas) - n + 1))
 
 
 def _put(target: dict[str, float], key: str, weight: float) -> None:
