@@ -12,6 +12,7 @@ from bot.match import normalise
 # The title states the event; the teaser adds context, background and earlier steps.
 TITLE, TEASER = 2.0, 1.0
 PART = 0.5  # a compound's modifier counts half
+PRIOR = 0.5  # an action the teaser tells as earlier ("Nach der Zustimmung ...", "hatte ... gebilligt")
 
 # Who acts in deal news beyond the configured bidders and the names the tagger finds. Each entry is a
 # lemma, a compound head, a lemma prefix ("richter*": Richter, Richterin, Bundesrichter) or consecutive
@@ -36,12 +37,13 @@ ACTORS = {
     "kaeufer": ("kaeufer*", "bieter", "interessent*", "investor*", "konsortium", "investorengruppe"),
 }
 # Institutions that act as one side: a ministry or agency is the government ("US-Regierung setzt Verbot
-# aus" / "Handelsministerium beugt sich"), a chamber is the parliament ("Repräsentantenhaus stimmt" /
+# aus" / "Handelsministerium beugt sich"), and so is the country or capital ("USA verbannen", "Washington"), a chamber is the parliament ("Repräsentantenhaus stimmt" /
 # "Mehrheit im Kongress"), any court is the judiciary. The head of state stays apart from the government:
 # "Präsident billigt Deal" and "Ministerium verschiebt Verbot" are two steps.
 FAMILIES = {
     "regierung": "regierung", "handelsministerium": "regierung", "finanzministerium": "regierung",
     "justizministerium": "regierung", "cfius": "regierung", "aufsicht": "regierung",
+    "us": "regierung", "usa": "regierung", "amerika": "regierung", "washington": "regierung",
     "praesident": "praesident", "weisses-haus": "praesident",
     "senat": "parlament", "repraesentantenhaus": "parlament", "kongress": "parlament",
     "gericht": "gericht", "oberstes-gericht": "gericht",
@@ -90,6 +92,8 @@ ACTIONS = {
 # Names that only say who reported: never an actor of the event.
 REPORTERS = frozenset("reuters bloomberg cnbc npr dpa afp ap wsj wall street journal financial times "
                       "fox business news insider axios".split())
+# English loanwords the tagger takes for names after a hyphen ("Tiktok-Deal", "App-Store"): no actor.
+LOANWORDS = frozenset("deal deals store stores app apps update updates news chef".split())
 _MONTHS = {m: i for i, m in enumerate("januar februar maerz april mai juni juli august september oktober "
                                       "november dezember".split(), 1)}
 _PART_OF_MONTH = {"anfang": 1, "mitte": 15, "ende": 28}
@@ -149,14 +153,21 @@ class FeatureExtractor:
                     for part in t.parts[:-1]:
                         if len(part) > 3 and part not in self.ignore:
                             _put(terms, part, weight * PART)
-                if t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS and t.pos != "CARD":
+                if (t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS
+                        and t.lemma not in LOANWORDS and t.pos != "CARD"):
                     _put(actors, t.lemma, weight)
             lemmas = [t.lemma for t in tokens]
             heads = [t.head for t in tokens]
-            for name, found in ((actors, self._find(self._actors, lemmas, heads)),
-                                (actions, self._find(self._actions, lemmas, heads))):
-                for key in found:
-                    _put(name, key, weight)
+            for key in self._find(self._actors, lemmas, heads):
+                _put(actors, key, weight)
+            if weight == TITLE:
+                for key in self._find(self._actions, lemmas, heads):
+                    _put(actions, key, weight)
+            else:  # the teaser, sentence by sentence: what it tells as earlier is background
+                for sentence in _sentences(tokens):
+                    found = self._find(self._actions, [t.lemma for t in sentence], [t.head for t in sentence])
+                    for key in found:
+                        _put(actions, key, PRIOR if _earlier(sentence) else weight)
             normalised = f" {normalise(text)} "
             for alias, bidder in self.bidders.items():
                 if f" {alias} " in normalised or f" {alias}-" in normalised or f" {alias}s " in normalised:
@@ -178,6 +189,26 @@ class FeatureExtractor:
             elif phrases and any(_has_phrase(lemmas, heads, p) for p in phrases):
                 found.add(key)
         return found
+
+
+def _sentences(tokens: list[Token]) -> list[list[Token]]:
+    out: list[list[Token]] = []
+    for t in tokens:
+        if t.initial or not out:
+            out.append([])
+        out[-1].append(t)
+    return out
+
+
+# What marks a sentence as telling an earlier step: "Nach der Zustimmung ...", "nachdem", "zuvor",
+# "bereits", and the pluperfect ("hatte ... gebilligt").
+_EARLIER = frozenset("nachdem zuvor bereits vorher".split())
+_PLUPERFECT = frozenset("hatte hatten".split())
+
+
+def _earlier(sentence: list[Token]) -> bool:
+    return (sentence[0].lemma == "nach" or any(t.lemma in _EARLIER or t.text.lower() in _PLUPERFECT
+                                                 for t in sentence))
 
 
 def _compile(lexicon: dict[str, tuple[str, ...]]) -> dict:

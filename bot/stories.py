@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from bot.config import DealConfig
-from bot.events import FAMILIES, TITLE, FeatureExtractor, Features
+from bot.events import FAMILIES, PRIOR, TITLE, FeatureExtractor, Features
 from bot.german import GermanText
 from bot.match import normalise
 
@@ -246,7 +246,7 @@ class StoryModel:
 
     def title_clash(self, item: Item, members: list[Item], corpus: Corpus) -> bool:
         """The item's title reports another action than the story's titles usually do, its teaser
-        recounts the story's action as background, and its title shares no rare word, actor or fact
+        tells the story's action as an earlier step, and its title shares no rare word, actor or fact
         with any of the story's titles: the next step of a process ("Verbot um eine Woche verschoben",
         teaser "nach der Zustimmung von Präsident Trump ..." after "Trump gibt Deal seinen Segen"),
         not another report of the story's event. Teaser overlap alone must not carry it in."""
@@ -256,8 +256,8 @@ class StoryModel:
         counts = Counter(k for m in members for k in corpus.main(m.features.actions))
         voiced = sum(1 for m in members if corpus.main(m.features.actions))
         usual = {k for k, n in counts.items() if 2 * n >= voiced}
-        background = set(item.features.actions) - actions  # actions the teaser alone names
-        if not usual or actions & usual or not background & usual:
+        earlier = {k for k, w in item.features.actions.items() if w <= PRIOR}  # told as an earlier step
+        if not usual or actions & usual or not earlier & usual:
             return False
         mine = corpus.title_keys(item.features, self.rules.title_rare)
         return not any(mine & corpus.title_keys(m.features, self.rules.title_rare) or _title_facts_agree(item.features, m.features)
