@@ -59,6 +59,8 @@ ACTIONS = {
     "interesse": ("interesse", "interessiert", "interessent*", "pruefen", "erwaegen", "sondieren", "ausloten",
                   "liebaeugeln", "mitmischen", "im gespraech", "im rennen", "bieterrennen", "in stellung"),
     "gebot": ("bieten", "gebot", "angebot", "offerte", "fusionsangebot", "vorschlagen", "vorlegen"),
+    "zuschlag": ("zuschlag", "vorzug", "zum zug", "entscheiden fuer", "auswaehlen", "rennen machen", "gewinner",
+                 "favorit"),
     "verhandlung": ("verhandeln", "verhandlung", "gespraech", "uebernahmegespraech", "verkaufsgespraech",
                     "talks"),
     "einigung": ("einigen", "einigung", "grundsatzeinigung", "rahmenabkommen", "abkommen", "vereinbarung",
@@ -70,7 +72,8 @@ ACTIONS = {
     "zustimmung": ("billigen", "zustimmen", "zustimmung", "genehmigen", "genehmigung", "segen", "absegnen",
                    "gutheissen", "gruen licht", "befuerworten", "stimmen", "votieren", "abstimmung", "mehrheit fuer"),
     "ablehnung": ("ablehnen", "ablehnung", "zurueckweisen", "abweisen", "absage", "veto", "verweigern",
-                  "dementieren", "bestreiten", "abblitzen", "nachsehen", "scheitern", "platzen"),
+                  "dementieren", "bestreiten", "abblitzen", "nachsehen", "scheitern", "platzen", "nicht infragen",
+                  "nicht in frage", "kein plan"),
     "aufhebung": ("aufheben", "zuruecknehmen", "kassieren", "widerrufen", "aufhebung"),
     "ruecktritt": ("zuruecktreten", "ruecktritt", "hinwerfen", "abschied", "verlassen"),
     "verlaengerung": ("verlaengern", "verlaengerung", "aufschub", "aufschieben", "verschieben",
@@ -144,7 +147,12 @@ class FeatureExtractor:
         facts: dict[str, float] = {}
         for text, weight in ((title, TITLE), (teaser, TEASER)):
             tokens = self.german.tokens(text)
+            cause = False
+            previous = None
             for t in tokens:
+                # In a headline, "nach Trumps Zollpaket" names the cause, an earlier event: its names
+                # are background like the teaser's, not who acts now.
+                cause = weight == TITLE and (t.lemma == "nach" and t.pos.startswith("APPR") or cause and not t.initial)
                 if t.content and t.lemma not in self.ignore and len(t.lemma) > 1 and t.pos != "CARD":
                     _put(terms, t.lemma, weight)
                     if t.head != t.lemma and t.head not in self.ignore:
@@ -154,8 +162,9 @@ class FeatureExtractor:
                         if len(part) > 3 and part not in self.ignore:
                             _put(terms, part, weight * PART)
                 if (t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS
-                        and t.lemma not in LOANWORDS and t.pos != "CARD"):
-                    _put(actors, t.lemma, weight)
+                        and t.lemma not in LOANWORDS and t.pos != "CARD" and not self._names_subject(previous, t)):
+                    _put(actors, t.lemma, TEASER if cause else weight)
+                previous = t
             lemmas = [t.lemma for t in tokens]
             heads = [t.head for t in tokens]
             for key in self._find(self._actors, lemmas, heads):
@@ -177,6 +186,10 @@ class FeatureExtractor:
                 if fact.startswith("days:") and published is not None and float(fact[5:]) >= 2:
                     _put(facts, f"due:{published + timedelta(days=float(fact[5:])):%m-%d}", weight)
         return Features(terms, actors, actions, facts)
+
+    def _names_subject(self, previous: Token | None, t: Token) -> bool:
+        """A name right after the subject's, without a hyphen, is part of it: "Tiktok USA", "Tiktok Global"."""
+        return previous is not None and previous.lemma in self.ignore and not t.joined and not t.initial
 
     @staticmethod
     def _find(lexicon, lemmas: list[str], heads: list[str]) -> set[str]:
