@@ -53,6 +53,7 @@ ACTIONS = {
     "verbot": ("verbieten", "verbot", "verbannen", "bann", "sperre", "sperren", "untersagen", "unterbinden",
                "rauswerfen", "fliegen"),
     "abschaltung": ("abschalten", "abschaltung", "dichtmachen", "betrieb einstellen", "nicht erreichbar",
+                    "nicht verfuegbar", "nicht mehr verfuegbar", "nicht mehr erreichbar",
                     "vom netz", "verschwinden", "offline"),
     "wiederherstellung": ("wiederherstellung", "wieder erreichbar", "freischalten", "wieder online",
                           "zurueckkehren", "rueckkehr", "rettung"),
@@ -97,6 +98,9 @@ REPORTERS = frozenset("reuters bloomberg cnbc npr dpa afp ap wsj wall street jou
                       "fox business news insider axios".split())
 # English loanwords the tagger takes for names after a hyphen ("Tiktok-Deal", "App-Store"): no actor.
 LOANWORDS = frozenset("deal deals store stores app apps update updates news chef".split())
+# The deal's subject as the one who acts: "Bytedance stoppt Verhandlungen", "Tiktok klagt".
+SUBJECT = "@subject"
+_RECEIVING = frozenset("bekommen erhalten kriegen".split())  # "Tiktok bekommt mehr Zeit": others act
 _MONTHS = {m: i for i, m in enumerate("januar februar maerz april mai juni juli august september oktober "
                                       "november dezember".split(), 1)}
 _PART_OF_MONTH = {"anfang": 1, "mitte": 15, "ende": 28}
@@ -149,7 +153,7 @@ class FeatureExtractor:
             tokens = self.german.tokens(text)
             cause = False
             previous = None
-            for t in tokens:
+            for i, t in enumerate(tokens):
                 # In a headline, "nach Trumps Zollpaket" names the cause, an earlier event: its names
                 # are background like the teaser's, not who acts now.
                 cause = weight == TITLE and (t.lemma == "nach" and t.pos.startswith("APPR") or cause and not t.initial)
@@ -162,9 +166,12 @@ class FeatureExtractor:
                         if len(part) > 3 and part not in self.ignore:
                             _put(terms, part, weight * PART)
                 if (t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS
-                        and t.lemma not in LOANWORDS and t.pos != "CARD" and not self._names_subject(previous, t)):
+                        and t.lemma not in LOANWORDS and t.pos != "CARD" and not self._names_subject(previous, t)
+                        and not _place(tokens, i)):
                     _put(actors, t.lemma, TEASER if cause else weight)
                 previous = t
+            if weight == TITLE and _subject_acts(tokens, self.ignore):
+                _put(actors, SUBJECT, weight)
             lemmas = [t.lemma for t in tokens]
             heads = [t.head for t in tokens]
             for key in self._find(self._actors, lemmas, heads):
@@ -202,6 +209,19 @@ class FeatureExtractor:
             elif phrases and any(_has_phrase(lemmas, heads, p) for p in phrases):
                 found.add(key)
         return found
+
+
+def _place(tokens: list[Token], i: int) -> bool:
+    """A name after "in" ("in den USA", "in Madrid") is where something happens, not who acts."""
+    before = [t.lemma for t in tokens[max(0, i - 2):i]]
+    return bool(before) and (before[-1] in ("in", "im") or len(before) == 2 and before[0] == "in"
+                             and tokens[i - 1].pos == "ART")
+
+
+def _subject_acts(tokens: list[Token], ignore: frozenset[str]) -> bool:
+    """The headline opens with the subject's name and a full verb: the company itself acts."""
+    return (len(tokens) > 1 and tokens[0].lemma in ignore and tokens[1].pos.startswith("VV")
+            and tokens[1].lemma not in _RECEIVING)
 
 
 def _sentences(tokens: list[Token]) -> list[list[Token]]:
