@@ -11,7 +11,7 @@ from bot.match import normalise
 
 # The title states the event; the teaser adds context, background and earlier steps.
 TITLE, TEASER = 2.0, 1.0
-PART = 0.5  # a compound's modifier counts half
+PART = 0.75  # a compound's modifier ("Zoll" in "Zollstreit") counts less than the whole word
 PRIOR = 0.5  # an action the teaser tells as earlier ("Nach der Zustimmung ...", "hatte ... gebilligt")
 
 # Who acts in deal news beyond the configured bidders and the names the tagger finds. Each entry is a
