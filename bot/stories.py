@@ -63,7 +63,7 @@ class Rules:
     neutral: float = 0.35  # actor/action similarity when one side names none: unknown, not different
     min_corpus: int = 30  # a corpus smaller than this counts as this big (unseen words are rare)
     clash: float = 2.0  # the title reports another action than the story's titles and shares nothing rare
-    title_rare: float = 0.3
+    title_rare: float = 0.5
     side_rare: float = 0.6  # an actor more common than this in the coverage names no side  # how rare a title word must be to tie two titles together
 
 
