@@ -245,23 +245,27 @@ class StoryModel:
         return score, reasons
 
     def title_clash(self, item: Item, members: list[Item], corpus: Corpus) -> bool:
-        """The item's title reports another action than the story's titles usually do, its teaser
-        tells the story's action as an earlier step, and its title shares no rare word, actor or fact
-        with any of the story's titles: the next step of a process ("Verbot um eine Woche verschoben",
-        teaser "nach der Zustimmung von Präsident Trump ..." after "Trump gibt Deal seinen Segen"),
-        not another report of the story's event. Teaser overlap alone must not carry it in."""
+        """Two steps of one process, not two reports of one event: the item's title reports another
+        action than the story's titles usually do, one side's teaser tells the other side's action as
+        an earlier step, and the titles share no rare word, actor or fact. "Verbot um eine Woche
+        verschoben" (teaser: "Nach der Zustimmung von Präsident Trump ...") is not a report of "Trump
+        gibt Deal seinen Segen", and a late "Trump stimmt Deal zu" is not a report of the postponement.
+        Teaser overlap alone must not carry such an item into the story."""
         actions = corpus.main(item.features.actions)
         if not actions:
             return False
         counts = Counter(k for m in members for k in corpus.main(m.features.actions))
         voiced = sum(1 for m in members if corpus.main(m.features.actions))
         usual = {k for k, n in counts.items() if 2 * n >= voiced}
-        earlier = {k for k, w in item.features.actions.items() if w <= PRIOR}  # told as an earlier step
-        if not usual or actions & usual or not earlier & usual:
+        if not usual or actions & usual:
+            return False
+        before = _earlier(item.features) & usual  # the item tells the story's action as earlier
+        after = actions & set().union(*(_earlier(m.features) for m in members))  # the story tells the item's
+        if not before and not after:
             return False
         mine = corpus.title_keys(item.features, self.rules.title_rare)
-        return not any(mine & corpus.title_keys(m.features, self.rules.title_rare) or _title_facts_agree(item.features, m.features)
-                       for m in members)
+        return not any(mine & corpus.title_keys(m.features, self.rules.title_rare)
+                       or _title_facts_agree(item.features, m.features) for m in members)
 
     def pair(self, a: Item, b: Item, corpus: Corpus) -> dict[str, float]:
         """The signals that two items report one event (or not), each 0..1 (facts up to 1.5)."""
@@ -328,6 +332,11 @@ def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]
 
 def _plain(weights: dict[str, float]) -> tuple[dict[str, float], float]:
     return weights, math.sqrt(sum(v * v for v in weights.values()))
+
+
+def _earlier(f: Features) -> set[str]:
+    """The actions a teaser tells as earlier steps."""
+    return {k for k, w in f.actions.items() if w <= PRIOR}
 
 
 def _title_facts_agree(a: Features, b: Features) -> bool:
