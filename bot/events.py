@@ -12,7 +12,7 @@ from bot.match import normalise
 # The title states the event; the teaser adds context, background and earlier steps.
 TITLE, TEASER = 2.0, 1.0
 PART = 0.75  # a compound's modifier ("Zoll" in "Zollstreit") counts less than the whole word
-PRIOR = 0.5  # an action the teaser tells as earlier ("Nach der Zustimmung ...", "hatte ... gebilligt")
+PRIOR = 0.5  # an action the teaser tells as another step, earlier or coming ("Nach der Zustimmung ...")
 
 # Who acts in deal news beyond the configured bidders and the names the tagger finds. Each entry is a
 # lemma, a compound head, a lemma prefix ("richter*": Richter, Richterin, Bundesrichter) or consecutive
@@ -233,15 +233,18 @@ def _sentences(tokens: list[Token]) -> list[list[Token]]:
     return out
 
 
-# What marks a sentence as telling an earlier step: "Nach der Zustimmung ...", "nachdem", "zuvor",
-# "bereits", and the pluperfect ("hatte ... gebilligt").
+# What marks a sentence as telling another step than the report's own: an earlier one ("Nach der
+# Zustimmung ...", "nachdem", "zuvor", "bereits", the pluperfect "hatte ... gebilligt") or a coming one
+# ("Nun muss der Senat zustimmen", "Biden will es noch heute unterschreiben": a modal with nun/noch).
 _EARLIER = frozenset("nachdem zuvor bereits vorher".split())
 _PLUPERFECT = frozenset("hatte hatten".split())
+_COMING = frozenset("nun noch demnaechst anschliessend".split())
 
 
 def _earlier(sentence: list[Token]) -> bool:
-    return (sentence[0].lemma == "nach" or any(t.lemma in _EARLIER or t.text.lower() in _PLUPERFECT
-                                                 for t in sentence))
+    if sentence[0].lemma == "nach" or any(t.lemma in _EARLIER or t.text.lower() in _PLUPERFECT for t in sentence):
+        return True
+    return any(t.pos.startswith("VM") for t in sentence) and any(t.lemma in _COMING for t in sentence)
 
 
 def _compile(lexicon: dict[str, tuple[str, ...]]) -> dict:
