@@ -81,6 +81,8 @@ ACTIONS = {
                       "fristverlaengerung", "mehr zeit", "schonfrist"),
     "aussetzung": ("aussetzen", "stoppen", "blockieren", "verhindern", "einstweilig verfuegung", "auf eis",
                    "stopp", "durchsetzen", "unbestimmt zeit"),
+    "hindernis": ("erschweren", "huerde", "hindernis", "verzoegern", "bremsen", "stolperstein", "verkomplizieren",
+                  "in den weg"),
     "klage": ("klagen", "klage", "verklagen", "anrufen", "eilantrag", "berufung", "juristisch", "gerichtlich", "wehren",
               "vor gericht"),
     "urteil": ("urteil", "urteilen", "gerichtsurteil", "verfassungskonform", "rechtens", "verfassungswidrig"),
