@@ -153,12 +153,11 @@ class FeatureExtractor:
         facts: dict[str, float] = {}
         for text, weight in ((title, TITLE), (teaser, TEASER)):
             tokens = self.german.tokens(text)
-            cause = False
+            # In a headline, "nach Trumps Zollpaket" names the cause and "gegen das Verbot" the target:
+            # who and what they name is background, like the teaser's, not who acts now or what they do.
+            aside = _aside(tokens) if weight == TITLE else [False] * len(tokens)
             previous = None
             for i, t in enumerate(tokens):
-                # In a headline, "nach Trumps Zollpaket" names the cause, an earlier event: its names
-                # are background like the teaser's, not who acts now.
-                cause = weight == TITLE and (t.lemma == "nach" and t.pos.startswith("APPR") or cause and not t.initial)
                 if t.content and t.lemma not in self.ignore and len(t.lemma) > 1 and t.pos != "CARD":
                     _put(terms, t.lemma, weight)
                     if t.head != t.lemma and t.head not in self.ignore:
@@ -170,22 +169,17 @@ class FeatureExtractor:
                 if (t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS
                         and t.lemma not in LOANWORDS and t.pos != "CARD" and not self._names_subject(previous, t)
                         and not _place(tokens, i)):
-                    _put(actors, t.lemma, TEASER if cause else weight)
+                    _put(actors, t.lemma, TEASER if aside[i] else weight)
                 previous = t
             if weight == TITLE and _subject_acts(tokens, self.ignore):
                 _put(actors, SUBJECT, weight)
-            lemmas = [t.lemma for t in tokens]
-            heads = [t.head for t in tokens]
-            for key in self._find(self._actors, lemmas, heads):
-                _put(actors, key, weight)
             if weight == TITLE:
-                for key in self._find(self._actions, lemmas, heads):
-                    _put(actions, key, weight)
-            else:  # the teaser, sentence by sentence: what it tells as earlier is background
+                for part, part_weight in (([t for t, a in zip(tokens, aside) if not a], TITLE),
+                                          ([t for t, a in zip(tokens, aside) if a], TEASER)):
+                    self._lexicons(part, part_weight, actors, actions)
+            else:  # the teaser, sentence by sentence: what it tells as another step is background
                 for sentence in _sentences(tokens):
-                    found = self._find(self._actions, [t.lemma for t in sentence], [t.head for t in sentence])
-                    for key in found:
-                        _put(actions, key, PRIOR if _earlier(sentence) else weight)
+                    self._lexicons(sentence, PRIOR if _earlier(sentence) else weight, actors, actions, TEASER)
             normalised = f" {normalise(text)} "
             for alias, bidder in self.bidders.items():
                 if f" {alias} " in normalised or f" {alias}-" in normalised or f" {alias}s " in normalised:
@@ -195,6 +189,15 @@ class FeatureExtractor:
                 if fact.startswith("days:") and published is not None and float(fact[5:]) >= 2:
                     _put(facts, f"due:{published + timedelta(days=float(fact[5:])):%m-%d}", weight)
         return Features(terms, actors, actions, facts)
+
+    def _lexicons(self, tokens: list[Token], weight: float, actors: dict, actions: dict,
+                  actor_weight: float | None = None) -> None:
+        """Institutions and action classes named in `tokens`."""
+        lemmas, heads = [t.lemma for t in tokens], [t.head for t in tokens]
+        for key in self._find(self._actors, lemmas, heads):
+            _put(actors, key, actor_weight or weight)
+        for key in self._find(self._actions, lemmas, heads):
+            _put(actions, key, weight)
 
     def _names_subject(self, previous: Token | None, t: Token) -> bool:
         """A name right after the subject's, without a hyphen, is part of it: "Tiktok USA", "Tiktok Global"."""
@@ -211,6 +214,17 @@ class FeatureExtractor:
             elif phrases and any(_has_phrase(lemmas, heads, p) for p in phrases):
                 found.add(key)
         return found
+
+
+def _aside(tokens: list[Token]) -> list[bool]:
+    """Per headline word: inside a "nach ..." or "gegen ..." phrase (up to a verb or the next headline
+    part: "Tiktok will gegen Verkaufsgesetz klagen" still sues)."""
+    out, inside = [], False
+    for t in tokens:
+        inside = (t.lemma in ("nach", "gegen") and t.pos.startswith("APPR")
+                  or inside and not t.initial and not t.pos.startswith(("VV", "VM", "VA")))
+        out.append(inside)
+    return out
 
 
 def _place(tokens: list[Token], i: int) -> bool:
