@@ -136,6 +136,13 @@ def store_grouping(items: list[dict], config: Config, model: StoryModel | None =
     return {link: alert for link, alert in rows}
 
 
+def through_relevance(items: list[dict], config: Config) -> list[dict]:
+    """The items the relevance stage keeps, as in production (only those reach the story model)."""
+    relevance = RelevanceModel.build(config.deal)
+    entries = {i["link"]: _article(i).entry for i in items}
+    return [i for i in items if relevance.judge(entries[i["link"]].title, entries[i["link"]].teaser).relevant]
+
+
 def _short(item: dict) -> str:
     return f"{item['outlet'][:14]}: {item['title'][:60]}"
 
@@ -153,9 +160,7 @@ def main() -> int:
     if args.holdout:
         args.events = str(HOLDOUT_SET)
     items = load(Path(args.events))
-    relevance = RelevanceModel.build(config.deal)
-    entries = {i["link"]: _article(i).entry for i in items}
-    kept = [i for i in items if relevance.judge(entries[i["link"]].title, entries[i["link"]].teaser).relevant]
+    kept = through_relevance(items, config)
     print(f"the relevance stage keeps {len(kept)} of {len(items)} items "
           f"({len({i['event'] for i in kept})} of {len({i['event'] for i in items})} events keep at least one)")
     if args.through_relevance:
