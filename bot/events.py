@@ -204,15 +204,16 @@ class FeatureExtractor:
         return previous is not None and previous.lemma in self.ignore and not t.joined and not t.initial
 
     @staticmethod
-    def _find(lexicon, lemmas: list[str], heads: list[str]) -> set[str]:
-        found = set()
-        for key, (exact, prefixes, phrases) in lexicon.items():
-            if exact.intersection(lemmas) or exact.intersection(heads):
-                found.add(key)
-            elif any(w.startswith(prefixes) for w in lemmas + heads) if prefixes else False:
-                found.add(key)
-            elif phrases and any(_has_phrase(lemmas, heads, p) for p in phrases):
-                found.add(key)
+    def _find(lexicon: "_Lexicon", lemmas: list[str], heads: list[str]) -> set[str]:
+        words = set(lemmas) | set(heads)
+        found = {key for w in words for key in lexicon.exact.get(w, ())}
+        found |= {key for prefix, key in lexicon.prefixes if key not in found
+                  and any(w.startswith(prefix) for w in words)}
+        for i in range(len(lemmas)):
+            for first in {lemmas[i], heads[i]}:
+                for phrase, key in lexicon.phrases.get(first, ()):
+                    if key not in found and _phrase_at(lemmas, heads, i, phrase):
+                        found.add(key)
         return found
 
 
@@ -263,22 +264,35 @@ def _earlier(sentence: list[Token]) -> bool:
     return any(t.pos.startswith("VM") for t in sentence) and any(t.lemma in _COMING for t in sentence)
 
 
-def _compile(lexicon: dict[str, tuple[str, ...]]) -> dict:
-    out = {}
+@dataclass(frozen=True)
+class _Lexicon:
+    """A lexicon indexed for lookup: each text is read once, not once per entry."""
+
+    exact: dict[str, tuple[str, ...]]  # word -> keys
+    prefixes: tuple[tuple[str, str], ...]  # (prefix, key)
+    phrases: dict[str, tuple[tuple[tuple[str, ...], str], ...]]  # first word -> ((phrase, key), ...)
+
+
+def _compile(lexicon: dict[str, tuple[str, ...]]) -> _Lexicon:
+    exact: dict[str, list[str]] = {}
+    phrases: dict[str, list] = {}
+    prefixes = []
     for key, entries in lexicon.items():
-        exact = frozenset(e for e in entries if " " not in e and not e.endswith("*"))
-        prefixes = tuple(e[:-1] for e in entries if e.endswith("*"))
-        phrases = tuple(tuple(e.split()) for e in entries if " " in e)
-        out[key] = (exact, prefixes, phrases)
-    return out
+        for e in entries:
+            if " " in e:
+                phrases.setdefault(e.split()[0], []).append((tuple(e.split()), key))
+            elif e.endswith("*"):
+                prefixes.append((e[:-1], key))
+            else:
+                exact.setdefault(e, []).append(key)
+    return _Lexicon({w: tuple(k) for w, k in exact.items()}, tuple(prefixes),
+                    {w: tuple(p) for w, p in phrases.items()})
 
 
-def _has_phrase(lemmas: list[str], heads: list[str], phrase: tuple[str, ...]) -> bool:
-    """The phrase's words in a row, each as a word or as a compound's head ("vor Berufungsgericht" is
-    "vor gericht")."""
-    n = len(phrase)
-    return any(all(w in (lemmas[i + j], heads[i + j]) for j, w in enumerate(phrase))
-               for i in range(len(lemmas) - n + 1))
+def _phrase_at(lemmas: list[str], heads: list[str], i: int, phrase: tuple[str, ...]) -> bool:
+    """The phrase's words in a row from `i`, each as a word or as a compound's head ("vor
+    Berufungsgericht" is "vor gericht")."""
+    return i + len(phrase) <= len(lemmas) and all(w in (lemmas[i + j], heads[i + j]) for j, w in enumerate(phrase))
 
 
 def _put(target: dict[str, float], key: str, weight: float) -> None:
