@@ -28,16 +28,16 @@ The store hands the candidates and the corpus in and saves what `decide` returns
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from bot.config import DealConfig
-from bot.events import FAMILIES, PRIOR, TITLE, FeatureExtractor, Features
+from bot.events import PRIOR, FeatureExtractor, Features
+from bot.corpus import Corpus, cosine, headline, main_keys
+from bot.lexicon import FAMILIES
 from bot.german import GermanText
 from bot.match import normalise
 
@@ -90,72 +90,6 @@ class Decision:
     @property
     def opens(self) -> bool:
         return self.story is None and self.joins is None
-
-
-class Corpus:
-    """How many items of the deal's recent coverage have each word, actor and fact."""
-
-    def __init__(self, features: Iterable[Features], min_size: int = 30):
-        self.df: Counter = Counter()
-        self.size = 0
-        self.min_size = min_size
-        self._vectors: dict[tuple[int, str], object] = {}  # derived per features object, per poll
-        for f in features:
-            self.add(f)
-
-    def add(self, f: Features) -> None:
-        self.size += 1
-        self.df.update({f"w:{k}" for k in f.terms} | {f"a:{k}" for k in f.actors} | {f"f:{k}" for k in f.facts})
-        self._vectors.clear()
-
-    def rarity(self, key: str) -> float:
-        """0 for what every item has, 1 for what none has; smoothed IDF."""
-        n = max(self.size, self.min_size)
-        return math.log((n + 1) / (self.df.get(key, 0) + 1)) / math.log(n + 1)
-
-    def main(self, weights: dict[str, float]) -> set[str]:
-        """What the title names (the teaser's mentions are background); kept like `vector`."""
-        key = (id(weights), "main")
-        if key not in self._vectors:
-            self._vectors[key] = _main(weights)
-        return self._vectors[key]
-
-    def keys(self, item: Item) -> frozenset[str]:
-        """Everything a pair of items can have in common (words, actors, main actions, facts, the
-        headline): a story none of whose items shares one of these with a new item cannot score
-        above "nothing in common", so it need not be compared pair by pair."""
-        key = (id(item.features), "keys")
-        if key not in self._vectors:
-            f = item.features
-            facts = {"f:when" if k.startswith(("days:", "date:", "due:")) else f"f:{k}" for k in f.facts}
-            self._vectors[key] = frozenset({f"w:{k}" for k in f.terms} | {f"a:{k}" for k in f.actors}
-                                           | {f"c:{k}" for k in self.main(f.actions)} | facts
-                                           | {f"h:{_headline(item.title)}"})
-        return self._vectors[key]
-
-    def title_keys(self, f: Features, rare: float = 0.5) -> frozenset[str]:
-        """The title's rare words and actors: what ties two headlines to one event."""
-        key = (id(f), "title", rare)
-        if key not in self._vectors:
-            self._vectors[key] = frozenset(
-                {f"w:{k}" for k in _main(f.terms) if self.rarity(f"w:{k}") >= rare}
-                | {f"a:{k}" for k in _main(f.actors) if self.rarity(f"a:{k}") >= rare})
-        return self._vectors[key]
-
-    def plain(self, weights: dict[str, float]) -> tuple[dict[str, float], float]:
-        key = (id(weights), "plain")
-        if key not in self._vectors:
-            self._vectors[key] = _plain(weights)
-        return self._vectors[key]
-
-    def vector(self, weights: dict[str, float], kind: str) -> tuple[dict[str, float], float]:
-        """`weights` scaled by rarity, and the vector's length; kept until the corpus changes (a poll
-        compares each item with many, so each is weighted once)."""
-        key = (id(weights), kind)
-        if key not in self._vectors:
-            vector = {k: w * self.rarity(f"{kind}:{k}") for k, w in weights.items()}
-            self._vectors[key] = (vector, math.sqrt(sum(v * v for v in vector.values())))
-        return self._vectors[key]
 
 
 class StoryModel:
@@ -277,7 +211,7 @@ class StoryModel:
         differ = bool(actions_a and actions_b and not actions_a & actions_b)
         sides_a, sides_b = _sides(actors_a), _sides(actors_b)
         return {
-            "words": _cosine(corpus.vector(fa.terms, "w"), corpus.vector(fb.terms, "w")),
+            "words": cosine(corpus.vector(fa.terms, "w"), corpus.vector(fb.terms, "w")),
             "facts": min(1.5, sum(corpus.rarity(f"f:{k}") for k in fa.facts if _fact_in(k, fb.facts))),
             "same_action": float(bool(actions_a & actions_b)),
             "same_actor": float(bool(shared)),
@@ -285,16 +219,16 @@ class StoryModel:
             "other_event": float(differ and bool(sides_a) and bool(sides_b) and not sides_a & sides_b),
             "hours": min(48.0, abs((a.published - b.published).total_seconds()) / 3600) / 24,
             "same_outlet": float(bool(_outlet(a.source) & _outlet(b.source))),
-            "actors": (_cosine(corpus.vector(fa.actors, "a"), corpus.vector(fb.actors, "a"))
+            "actors": (cosine(corpus.vector(fa.actors, "a"), corpus.vector(fb.actors, "a"))
                        if fa.actors and fb.actors else r.neutral),
-            "actions": (_cosine(corpus.plain(fa.actions), corpus.plain(fb.actions))
+            "actions": (cosine(corpus.plain(fa.actions), corpus.plain(fb.actions))
                         if fa.actions and fb.actions else r.neutral),
         }
 
 
 def same_article(a: Item, b: Item) -> bool:
     """A news-search copy names the outlet whose item it repeats: same outlet, same headline."""
-    return _outlet(a.source) & _outlet(b.source) != set() and _headline(a.title) == _headline(b.title)
+    return _outlet(a.source) & _outlet(b.source) != set() and headline(a.title) == headline(b.title)
 
 
 _GENERIC_OUTLET = frozenset("de at ch com net online zeitung wirtschaft digital netzwelt news nachrichten "
@@ -306,32 +240,9 @@ def _outlet(source: str) -> frozenset[str]:
     return frozenset(w for w in re.findall(r"[a-z0-9]+", normalise(source)) if len(w) > 2 and w not in _GENERIC_OUTLET)
 
 
-@lru_cache(maxsize=4096)
-def _headline(title: str) -> str:
-    return " ".join(re.findall(r"[a-z0-9]+", normalise(title)))
-
-
 def _sides(actors: set[str]) -> set[str]:
     """Actors as the sides that act: a ministry and the government are one side."""
     return {FAMILIES.get(k, k) for k in actors}
-
-
-def _main(weights: dict[str, float]) -> set[str]:
-    """What the title names (the teaser's mentions are background)."""
-    return {k for k, w in weights.items() if w >= TITLE}
-
-
-def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
-    (va, na), (vb, nb) = a, b
-    if not na or not nb:
-        return 0.0
-    if len(vb) < len(va):
-        va, vb = vb, va
-    return sum(v * vb[k] for k, v in va.items() if k in vb) / (na * nb)
-
-
-def _plain(weights: dict[str, float]) -> tuple[dict[str, float], float]:
-    return weights, math.sqrt(sum(v * v for v in weights.values()))
 
 
 def _earlier(f: Features) -> set[str]:
@@ -340,7 +251,7 @@ def _earlier(f: Features) -> set[str]:
 
 
 def _title_facts_agree(a: Features, b: Features) -> bool:
-    return any(_fact_in(k, _main(b.facts)) for k in _main(a.facts))
+    return any(_fact_in(k, main_keys(b.facts)) for k in main_keys(a.facts))
 
 
 def _fact_in(fact: str, facts: dict[str, float]) -> bool:
