@@ -17,6 +17,14 @@ deal share most words ("Tiktok", "USA", "Trump", "Verkauf"), so words alone cann
   Senate passes, the President signs: another event), hours apart, the same outlet (an outlet reports an
   event once), and the cosine of actors and of action classes. A story scores by its best and its mean
   pair on each signal, weighted (`Rules`, fitted on labelled events), as log-odds of "same event".
+* Another step of one process is not a report of the story's event (`title_clash`): the item's
+  headline reports another action than the story's headlines usually do, one side's teaser tells the
+  other side's action as an earlier or coming step ("Nach der Zustimmung von Präsident Trump ...",
+  "Nun muss der Senat zustimmen"), and the headlines share no rare word, actor or fact. Such teaser
+  overlap must not carry an item in; the score drops by `Rules.clash`.
+* Who acts is read as a side: a ministry, the government, the country and its capital are one side,
+  the chambers of parliament another, the courts a third, the head of state a fourth (`FAMILIES`).
+  What a headline names after "nach" (the cause) or "gegen" (the target) is background, not who acts.
 * A story that shares nothing with the item but the time is never joined.
 * An item from a news-search feed (it names its outlet) that repeats the headline of that outlet's
   item is that article, not news: it joins it whatever the rest says.
@@ -62,9 +70,8 @@ class Rules:
     min_words: float = 0.1  # below this, words in common are no evidence of their own
     neutral: float = 0.35  # actor/action similarity when one side names none: unknown, not different
     min_corpus: int = 30  # a corpus smaller than this counts as this big (unseen words are rare)
-    clash: float = 2.0  # the title reports another action than the story's titles and shares nothing rare
-    title_rare: float = 0.5
-    side_rare: float = 0.6  # an actor more common than this in the coverage names no side  # how rare a title word must be to tie two titles together
+    clash: float = 2.0  # set by hand, not fitted: another step of the process (`title_clash`)
+    title_rare: float = 0.5  # how rare a headline word must be to tie two headlines together (title clash)
 
 
 @dataclass(frozen=True)
