@@ -107,6 +107,13 @@ def test_grouping_of_relevant_items_meets_the_issue_goal(shipped_config, model, 
     assert score.alerts <= 1.1 * score.events
 
 
+def test_second_held_out_set_stays_at_its_measured_level(shipped_config, model, tmp_path_factory):
+    """The second held-out set (dense same-day neighbours): P 0.571, R 0.848, 14 alerts for 15 events when
+    measured, the same as before this round. A floor, far from the goal."""
+    score = _grouping("events_holdout2.jsonl", shipped_config, model, tmp_path_factory)
+    assert score.precision >= 0.55 and score.recall >= 0.80
+
+
 def test_held_out_events_stay_at_their_measured_level(held_out):
     """The held-out set does not reach the goal (the development set's rules do not carry over fully):
     P 0.871, R 0.771, 34 alerts for 26 events when measured (before this round: P 0.785, R 0.729, 34).
