@@ -50,6 +50,7 @@ ACTIONS = {
     "interesse": ("interesse", "interessiert", "interessent*", "pruefen", "erwaegen", "sondieren", "ausloten",
                   "liebaeugeln", "mitmischen", "im gespraech", "im rennen", "bieterrennen", "in stellung"),
     "gebot": ("bieten", "gebot", "angebot", "offerte", "fusionsangebot", "vorschlagen", "vorlegen"),
+    "abschluss": ("abschluss", "abschliessen", "vollziehen", "perfekt", "unter dach und fach"),
     "zuschlag": ("zuschlag", "vorzug", "zum zug", "entscheiden fuer", "auswaehlen", "rennen machen", "gewinner",
                  "favorit"),
     "verhandlung": ("verhandeln", "verhandlung", "gespraech", "uebernahmegespraech", "verkaufsgespraech",
