@@ -7,78 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.german import GermanText, Token
+from bot.lexicon import ACTIONS, ACTORS, LOANWORDS, REPORTERS, compile_lexicon, find
 from bot.match import normalise
 
 # The title states the event; the teaser adds context, background and earlier steps.
 TITLE, TEASER = 2.0, 1.0
-PART = 0.5  # a compound's modifier counts half
+PART = 0.75  # a compound's modifier ("Zoll" in "Zollstreit") counts less than the whole word
+PRIOR = 0.5  # an action the teaser tells as another step, earlier or coming ("Nach der Zustimmung ...")
 
-# Who acts in deal news beyond the configured bidders and the names the tagger finds. Each entry is a
-# lemma, a compound head, a lemma prefix ("richter*": Richter, Richterin, Bundesrichter) or consecutive
-# lemmas ("supreme court"). Written for German news on takeovers under state review in general.
-ACTORS = {
-    "senat": ("senat", "senator*", "zweite kammer"),
-    "repraesentantenhaus": ("repraesentantenhaus", "kongresskammer", "abgeordnete*", "abgeordneter"),
-    "kongress": ("kongress", "parlament", "bundestag"),
-    "oberstes-gericht": ("supreme court", "suprem court", "oberst gericht", "oberst gerichtshof", "verfassungsgericht*",
-                         "verfassungsrichter*", "bundesverfassungsgericht", "gerichtshof"),
-    "gericht": ("gericht", "richter*", "bundesrichter*", "berufungsgericht", "justiz", "kammergericht"),
-    "handelsministerium": ("handelsministerium", "handelsminister*", "commerce"),
-    "finanzministerium": ("finanzministerium", "finanzminister*", "staatskasse"),
-    "justizministerium": ("justizministerium", "justizminister*"),
-    "cfius": ("cfius", "ausschuss fuer auslandsinvestitionen", "auslandsinvestition"),
-    "weisses-haus": ("weiss haus", "weisses haus", "sprecherin", "regierungssprecher*"),
-    "regierung": ("regierung", "administration", "washington", "biden-regierung"),
-    "praesident": ("praesident", "staatschef", "vizepraesident", "us-praesident"),
-    "china": ("peking", "china", "chinesisch regierung", "beijing"),
-    "kartellamt": ("kartellamt", "kartellbehoerde", "wettbewerbshueter", "ftc", "eu-kommission", "kommission"),
-    "aufsicht": ("aufsicht*", "regulierer", "behoerde"),
-    "kaeufer": ("kaeufer*", "bieter", "interessent*", "investor*", "konsortium", "investorengruppe"),
-}
-# What happens: verbs (split verbs joined by the text layer), their nouns and fixed phrases.
-ACTIONS = {
-    "verbot": ("verbieten", "verbot", "verbannen", "bann", "sperre", "sperren", "untersagen", "unterbinden",
-               "rauswerfen", "fliegen"),
-    "abschaltung": ("abschalten", "abschaltung", "dichtmachen", "betrieb einstellen", "nicht erreichbar",
-                    "vom netz", "verschwinden", "offline"),
-    "wiederherstellung": ("wiederherstellung", "wieder erreichbar", "freischalten", "wieder online",
-                          "zurueckkehren", "rueckkehr", "rettung"),
-    "interesse": ("interesse", "interessiert", "interessent*", "pruefen", "erwaegen", "sondieren", "ausloten",
-                  "liebaeugeln", "mitmischen", "im gespraech", "im rennen", "bieterrennen", "in stellung"),
-    "gebot": ("bieten", "gebot", "angebot", "offerte", "fusionsangebot", "vorschlagen", "vorlegen"),
-    "verhandlung": ("verhandeln", "verhandlung", "gespraech", "uebernahmegespraech", "verkaufsgespraech",
-                    "talks"),
-    "einigung": ("einigen", "einigung", "grundsatzeinigung", "rahmenabkommen", "abkommen", "vereinbarung",
-                 "verstaendigen", "durchbruch", "konsens", "rahmen"),
-    "unterzeichnung": ("unterschreiben", "unterzeichnen", "unterschrift", "unterzeichnung", "besiegeln",
-                       "vertrag"),
-    "anordnung": ("anordnen", "anordnung", "dekret", "erlass", "verordnung", "executive order",
-                  "notstandsverordnung"),
-    "zustimmung": ("billigen", "zustimmen", "zustimmung", "genehmigen", "genehmigung", "segen", "absegnen",
-                   "gutheissen", "gruen licht", "befuerworten", "stimmen", "votieren", "abstimmung"),
-    "ablehnung": ("ablehnen", "ablehnung", "zurueckweisen", "abweisen", "absage", "veto", "verweigern",
-                  "dementieren", "bestreiten", "abblitzen", "nachsehen", "scheitern", "platzen"),
-    "aufhebung": ("aufheben", "zuruecknehmen", "kassieren", "widerrufen", "aufhebung"),
-    "ruecktritt": ("zuruecktreten", "ruecktritt", "hinwerfen", "abschied", "verlassen"),
-    "verlaengerung": ("verlaengern", "verlaengerung", "aufschub", "aufschieben", "verschieben",
-                      "fristverlaengerung", "mehr zeit", "schonfrist"),
-    "aussetzung": ("aussetzen", "stoppen", "blockieren", "verhindern", "einstweilig verfuegung", "auf eis",
-                   "stopp", "durchsetzen"),
-    "klage": ("klagen", "klage", "verklagen", "anrufen", "eilantrag", "berufung", "juristisch", "wehren",
-              "vor gericht"),
-    "urteil": ("urteil", "urteilen", "gerichtsurteil", "verfassungskonform", "rechtens", "verfassungswidrig"),
-    "anhoerung": ("anhoerung", "verhoer", "aussagen", "befragen", "verteidigen", "anhoeren"),
-    "forderung": ("verlangen", "fordern", "forderung", "zwingen", "ultimatum", "drohen", "androhen"),
-    "treffen": ("treffen", "empfangen", "telefonieren", "telefonat", "besuch"),
-    "investition": ("investieren", "einsteigen", "einstieg", "beteiligen", "beteiligung", "staatsfonds",
-                    "anteilseigner"),
-    "bewertung": ("bewerten", "bewertung", "wert"),
-    "gruendung": ("gruenden", "gruendung", "joint venture", "gemeinschaftsunternehmen", "ableger", "neugruendung",
-                  "neu unternehmen", "eigentuemerstruktur"),
-}
-# Names that only say who reported: never an actor of the event.
-REPORTERS = frozenset("reuters bloomberg cnbc npr dpa afp ap wsj wall street journal financial times "
-                      "fox business news insider axios".split())
+# The deal's subject as the one who acts: "Bytedance stoppt Verhandlungen", "Tiktok klagt".
+SUBJECT = "@subject"
+_RECEIVING = frozenset("bekommen erhalten kriegen".split())  # "Tiktok bekommt mehr Zeit": others act
 _MONTHS = {m: i for i, m in enumerate("januar februar maerz april mai juni juli august september oktober "
                                       "november dezember".split(), 1)}
 _PART_OF_MONTH = {"anfang": 1, "mitte": 15, "ende": 28}
@@ -117,8 +56,8 @@ class FeatureExtractor:
         # The deal's own name is in every item: it says nothing about which event an item reports.
         self.ignore = frozenset(w for term in subject for w in normalise(term.strip("*$")).split())
         self.bidders = {normalise(alias): name for alias, name in (bidders or {}).items()}
-        self._actors = _compile(ACTORS)
-        self._actions = _compile(ACTIONS)
+        self._actors = compile_lexicon(ACTORS)
+        self._actions = compile_lexicon(ACTIONS)
 
     def extract(self, title: str, teaser: str, published: datetime | None = None) -> Features:
         """`published` turns durations into the dates they end on ("binnen 45 Tagen" on 7 August is
@@ -129,7 +68,11 @@ class FeatureExtractor:
         facts: dict[str, float] = {}
         for text, weight in ((title, TITLE), (teaser, TEASER)):
             tokens = self.german.tokens(text)
-            for t in tokens:
+            # In a headline, "nach Trumps Zollpaket" names the cause and "gegen das Verbot" the target:
+            # who and what they name is background, like the teaser's, not who acts now or what they do.
+            aside = _aside(tokens) if weight == TITLE else [False] * len(tokens)
+            previous = None
+            for i, t in enumerate(tokens):
                 if t.content and t.lemma not in self.ignore and len(t.lemma) > 1 and t.pos != "CARD":
                     _put(terms, t.lemma, weight)
                     if t.head != t.lemma and t.head not in self.ignore:
@@ -138,14 +81,20 @@ class FeatureExtractor:
                     for part in t.parts[:-1]:
                         if len(part) > 3 and part not in self.ignore:
                             _put(terms, part, weight * PART)
-                if t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS and t.pos != "CARD":
-                    _put(actors, t.lemma, weight)
-            lemmas = [t.lemma for t in tokens]
-            heads = [t.head for t in tokens]
-            for name, found in ((actors, self._find(self._actors, lemmas, heads)),
-                                (actions, self._find(self._actions, lemmas, heads))):
-                for key in found:
-                    _put(name, key, weight)
+                if (t.proper and t.lemma not in self.ignore and t.lemma not in REPORTERS
+                        and t.lemma not in LOANWORDS and t.pos != "CARD" and not self._names_subject(previous, t)
+                        and not _place(tokens, i)):
+                    _put(actors, t.lemma, TEASER if aside[i] else weight)
+                previous = t
+            if weight == TITLE and _subject_acts(tokens, self.ignore):
+                _put(actors, SUBJECT, weight)
+            if weight == TITLE:
+                for part, part_weight in (([t for t, a in zip(tokens, aside) if not a], TITLE),
+                                          ([t for t, a in zip(tokens, aside) if a], TEASER)):
+                    self._lexicons(part, part_weight, actors, actions)
+            else:  # the teaser, sentence by sentence: what it tells as another step is background
+                for sentence in _sentences(tokens):
+                    self._lexicons(sentence, PRIOR if _earlier(sentence) else weight, actors, actions, TEASER)
             normalised = f" {normalise(text)} "
             for alias, bidder in self.bidders.items():
                 if f" {alias} " in normalised or f" {alias}-" in normalised or f" {alias}s " in normalised:
@@ -156,32 +105,65 @@ class FeatureExtractor:
                     _put(facts, f"due:{published + timedelta(days=float(fact[5:])):%m-%d}", weight)
         return Features(terms, actors, actions, facts)
 
-    @staticmethod
-    def _find(lexicon, lemmas: list[str], heads: list[str]) -> set[str]:
-        found = set()
-        for key, (exact, prefixes, phrases) in lexicon.items():
-            if exact.intersection(lemmas) or exact.intersection(heads):
-                found.add(key)
-            elif any(w.startswith(prefixes) for w in lemmas + heads) if prefixes else False:
-                found.add(key)
-            elif phrases and any(_has_phrase(lemmas, p) for p in phrases):
-                found.add(key)
-        return found
+    def _lexicons(self, tokens: list[Token], weight: float, actors: dict, actions: dict,
+                  actor_weight: float | None = None) -> None:
+        """Institutions and action classes named in `tokens`."""
+        lemmas, heads = [t.lemma for t in tokens], [t.head for t in tokens]
+        for key in find(self._actors, lemmas, heads):
+            _put(actors, key, actor_weight or weight)
+        for key in find(self._actions, lemmas, heads):
+            _put(actions, key, weight)
+
+    def _names_subject(self, previous: Token | None, t: Token) -> bool:
+        """A name right after the subject's, without a hyphen, is part of it: "Tiktok USA", "Tiktok Global"."""
+        return previous is not None and previous.lemma in self.ignore and not t.joined and not t.initial
 
 
-def _compile(lexicon: dict[str, tuple[str, ...]]) -> dict:
-    out = {}
-    for key, entries in lexicon.items():
-        exact = frozenset(e for e in entries if " " not in e and not e.endswith("*"))
-        prefixes = tuple(e[:-1] for e in entries if e.endswith("*"))
-        phrases = tuple(tuple(e.split()) for e in entries if " " in e)
-        out[key] = (exact, prefixes, phrases)
+def _aside(tokens: list[Token]) -> list[bool]:
+    """Per headline word: inside a "nach ..." or "gegen ..." phrase (up to a verb or the next headline
+    part: "Tiktok will gegen Verkaufsgesetz klagen" still sues)."""
+    out, inside = [], False
+    for t in tokens:
+        inside = (t.lemma in ("nach", "gegen") and t.pos.startswith("APPR")
+                  or inside and not t.initial and not t.pos.startswith(("VV", "VM", "VA")))
+        out.append(inside)
     return out
 
 
-def _has_phrase(lemmas: list[str], phrase: tuple[str, ...]) -> bool:
-    n = len(phrase)
-    return any(tuple(lemmas[i:i + n]) == phrase for i in range(len(lemmas) - n + 1))
+def _place(tokens: list[Token], i: int) -> bool:
+    """A name after "in" ("in den USA", "in Madrid") is where something happens, not who acts."""
+    before = [t.lemma for t in tokens[max(0, i - 2):i]]
+    return bool(before) and (before[-1] in ("in", "im") or len(before) == 2 and before[0] == "in"
+                             and tokens[i - 1].pos == "ART")
+
+
+def _subject_acts(tokens: list[Token], ignore: frozenset[str]) -> bool:
+    """The headline opens with the subject's name and a full verb: the company itself acts."""
+    return (len(tokens) > 1 and tokens[0].lemma in ignore and tokens[1].pos.startswith("VV")
+            and tokens[1].lemma not in _RECEIVING)
+
+
+def _sentences(tokens: list[Token]) -> list[list[Token]]:
+    out: list[list[Token]] = []
+    for t in tokens:
+        if t.initial or not out:
+            out.append([])
+        out[-1].append(t)
+    return out
+
+
+# What marks a sentence as telling another step than the report's own: an earlier one ("Nach der
+# Zustimmung ...", "nachdem", "zuvor", "bereits", the pluperfect "hatte ... gebilligt") or a coming one
+# ("Nun muss der Senat zustimmen", "Biden will es noch heute unterschreiben": a modal with nun/noch).
+_EARLIER = frozenset("nachdem zuvor bereits vorher".split())
+_PLUPERFECT = frozenset("hatte hatten".split())
+_COMING = frozenset("nun noch demnaechst anschliessend".split())
+
+
+def _earlier(sentence: list[Token]) -> bool:
+    if sentence[0].lemma == "nach" or any(t.lemma in _EARLIER or t.text.lower() in _PLUPERFECT for t in sentence):
+        return True
+    return any(t.pos.startswith("VM") for t in sentence) and any(t.lemma in _COMING for t in sentence)
 
 
 def _put(target: dict[str, float], key: str, weight: float) -> None:

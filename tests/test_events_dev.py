@@ -1,4 +1,5 @@
-"""The labelled events set for story grouping stays well-formed, and its scoring counts pairs right."""
+"""The labelled events sets for story grouping (development and held-out) stay well-formed, and their
+scoring counts pairs right."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,9 +19,12 @@ def items():
     return load(DATA / "events_dev.jsonl")
 
 
-def test_every_event_has_two_to_five_items_from_outlets(items):
+@pytest.mark.parametrize("name, least", [("events_dev.jsonl", 40), ("events_holdout.jsonl", 15),
+                                         ("events_holdout2.jsonl", 15)])
+def test_every_event_has_two_to_five_items_from_outlets(name, least):
+    items = load(DATA / name)
     sizes = Counter(i["event"] for i in items)
-    assert len(sizes) >= 40
+    assert len(sizes) >= least
     assert all(2 <= n <= 5 for n in sizes.values()), {e: n for e, n in sizes.items() if not 2 <= n <= 5}
     for item in items:
         assert FIELDS <= item.keys() and all(item[f] for f in FIELDS - {"teaser"}), item
@@ -40,6 +44,20 @@ def test_set_holds_the_hard_cases(items):
     copies = [i for i in items if i.get("via", "").startswith("Google News")
               and (i["event"], i["title"][: -len(i["outlet"]) - 3]) in titles]
     assert len(copies) >= 3
+
+
+@pytest.mark.parametrize("name", ["events_holdout.jsonl", "events_holdout2.jsonl"])
+def test_holdout_is_other_events_with_hard_neighbours(name):
+    """A held-out set shares no event or item with the other sets, and holds distinct events that lie
+    within one story window of each other."""
+    held = load(DATA / name)
+    others = [i for other in ("events_dev.jsonl", "events_holdout.jsonl", "events_holdout2.jsonl")
+              if other != name for i in load(DATA / other)]
+    assert not {i["event"] for i in others} & {i["event"] for i in held}
+    assert not {i["link"] for i in others} & {i["link"] for i in held}
+    near = {tuple(sorted((a["event"], b["event"]))) for a, b in combinations(held, 2)
+            if a["event"] != b["event"] and abs(a["when"] - b["when"]).total_seconds() <= 48 * 3600}
+    assert len(near) >= 6
 
 
 def test_evaluate_counts_pairs():
