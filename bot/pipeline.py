@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import re
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ from bot.stories import StoryModel
 from bot.summary import summarise
 
 log = logging.getLogger(__name__)
+# A body up to this size parses in well under 0.1 s (about 0.4 ms per KB): inline, with a turn for
+# the event loop after it. A larger one goes to a worker thread so that it cannot stall the other
+# feeds' downloads; a thread for every feed cost 4 % of the CPU of a 500-feed cycle (GIL hand-offs).
+INLINE_BYTES = 192 * 1024
+_frozen = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Pipeline:
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
+        _freeze_startup_heap()
 
     async def poll_once(self) -> PollReport:
         """One cycle over every due feed; a failing feed or item is recorded and never stops the rest."""
@@ -88,10 +95,12 @@ class Pipeline:
 
             for next_done in asyncio.as_completed([one(s) for s in due]):
                 state, result = await next_done
-                # Parsing is CPU work: in a thread, a large feed does not stall the other feeds'
-                # downloads on the event loop until they time out.
-                state, found, count = await asyncio.to_thread(self._absorb, state, result,
-                                                              languages.get(state.url))
+                if len(result.body) > INLINE_BYTES:
+                    state, found, count = await asyncio.to_thread(self._absorb, state, result,
+                                                                  languages.get(state.url))
+                else:
+                    state, found, count = self._absorb(state, result, languages.get(state.url))
+                    await asyncio.sleep(0)  # finished downloads wait behind no more than one small feed
                 failed = troubled(state)
                 counts["error" if failed else result.status] += 1
                 entries.extend(found)
@@ -169,6 +178,17 @@ class Pipeline:
             articles.append(Article(entry, a.verdict, a.language, a.bidders, a.summary, features))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
+
+
+def _freeze_startup_heap() -> None:
+    """Once per process: what is loaded by now (langdetect's profiles, about 160,000 objects) lives
+    as long as the process, so the collector need not walk it on every full collection again (0.15 s
+    of a 500-feed cycle, a third of the warm cycle's collection time)."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def _report_meta(report: PollReport, total: int) -> dict:
