@@ -75,6 +75,9 @@ class Pipeline:
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
+        # A poller reads relevant items in nearly every cycle: the text layer's model (0.3 s) loads
+        # at start like langdetect's profiles, not in the middle of the first cycle.
+        self.analyser.german.load()
         _freeze_startup_heap()
 
     async def poll_once(self) -> PollReport:
