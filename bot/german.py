@@ -41,8 +41,9 @@ class Token:
 
 
 class GermanText:
-    """Built once per process and passed to whoever reads text; the model loads on first use (~0.3 s,
-    ~48 MB) and every distinct word is analysed once (up to `cache_size` words are remembered)."""
+    """Built once per process and passed to whoever reads text; the model loads on first use or `load`
+    (~0.3 s, ~48 MB, once per process whatever the number of text layers) and every distinct word is
+    analysed once per text layer (up to `cache_size` words are remembered)."""
 
     def __init__(self, cache_size: int = 50_000):
         self._tagger = None
