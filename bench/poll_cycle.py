@@ -2,7 +2,7 @@
 
 Usage: python bench/poll_cycle.py [--feeds 500] [--items 50] [--cycles 30] [--changed 0.1]
                                   [--new-items 10] [--repeat 2] [--hosts N] [--seed S] [--no-gzip]
-                                  [--tracemalloc]
+                                  [--tracemalloc] [--compare DIR]
 
 What it does (prints figures, asserts nothing about timing):
   * bench/feedfarm.py generates --feeds synthetic German RSS 2.0 feeds of --items items each
@@ -14,6 +14,8 @@ What it does (prints figures, asserts nothing about timing):
   * pipeline: bot.pipeline.Pipeline(config, store).poll_once() with an empty SQLite store in a
     temp dir; the same cold and warm cycles; then --cycles further warm cycles (each changing
     another --changed of the feeds) to show whether memory grows with the number of items seen.
+  * --compare DIR: the pipeline of another checkout (e.g. `git archive <commit> | tar -x -C DIR`) runs too,
+    against the same farm in the same run, for before/after figures.
 Each side runs in its own fresh process, so CPU time (time.process_time, all threads) and peak
 RSS belong to that side only; the feed server's CPU is never counted.
 """
@@ -152,6 +154,9 @@ def pipeline_side(opts: dict, urls: list[str], names: list[str], control_url: st
     import logging
     import tempfile
 
+    root = Path(opts.get("root") or ROOT)
+    # Another checkout's `bot` (--compare): first on the path, before this process imports any of it.
+    sys.path.insert(0, str(root))
     from sqlalchemy import func, select
 
     from bot import schema
@@ -161,7 +166,7 @@ def pipeline_side(opts: dict, urls: list[str], names: list[str], control_url: st
 
     logging.basicConfig(level=logging.WARNING, format="pipeline: %(levelname)s %(name)s: %(message)s")
     tmp = tempfile.TemporaryDirectory(prefix="dealticker-bench-")
-    config = load_config(ROOT / "config" / "dealticker.toml", env={})
+    config = load_config(root / "config" / "dealticker.toml", env={})
     config = dataclasses.replace(
         config, feeds=tuple(FeedConfig(name=n, url=u, language="de") for n, u in zip(names, urls)),
         database_url=f"sqlite:///{Path(tmp.name) / 'bench.db'}")
@@ -183,7 +188,7 @@ def pipeline_side(opts: dict, urls: list[str], names: list[str], control_url: st
                 "updated_alerts": len(report.updated_alerts),
                 "errors": [f"{n}: {e}" for n, e in report.errors[:3]]}
 
-    results = {"setup": setup, "config": {"concurrency": config.poll.concurrency, "per_host": config.poll.per_host}}
+    results = {"setup": setup, "bot": sys.modules["bot"].__file__, "config": {"concurrency": config.poll.concurrency, "per_host": config.poll.per_host}}
     with asyncio.Runner() as runner:
         FarmClient.call(control_url, "reset", clear_stats=True)
         results["cold"] = _measure(lambda: poll(runner), opts["tracemalloc"])
@@ -263,6 +268,7 @@ def main(argv=None) -> int:
                     help="runs of each side's cold+warm pair (fresh process and store each); the fastest counts")
     ap.add_argument("--seed", type=int, default=20260901)
     ap.add_argument("--no-gzip", action="store_true", help="serve feeds uncompressed")
+    ap.add_argument("--compare", metavar="DIR", help="also run the pipeline of the checkout in DIR (before/after)")
     ap.add_argument("--tracemalloc", action="store_true",
                     help="also report tracemalloc peaks (slows every phase down noticeably)")
     args = ap.parse_args(argv)
@@ -284,19 +290,23 @@ def main(argv=None) -> int:
           f"seed {args.seed}; server pid {server.pid} (its CPU is not counted)")
     print(f"warm cycles: {args.changed:.0%} of feeds get {args.new_items} new items each; the rest must answer 304")
     print(f"machine: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}")
-    yards, pipes = [], []
+    yards, pipes, others = [], [], []
+    sides = ("feedparser", "pipeline") + (("compare",) if args.compare else ())
     try:
         for rep in range(args.repeat):
             last = rep == args.repeat - 1
             # Alternate the order so that background load and warm caches favour neither side.
-            for side in (("feedparser", "pipeline") if rep % 2 == 0 else ("pipeline", "feedparser")):
+            for side in (sides if rep % 2 == 0 else sides[::-1]):
                 print(f"run {rep + 1}/{args.repeat}: {side}{' (+ memory cycles)' if side == 'pipeline' and last and args.cycles else ''} ...",
                       flush=True)
                 if side == "feedparser":
                     yards.append(_run_side(ctx, yardstick_side, opts, farm.urls, farm.control_url))
-                else:
+                elif side == "pipeline":
                     pipes.append(_run_side(ctx, pipeline_side, {**opts, "cycles": args.cycles if last else 0},
                                            farm.urls, farm.names, farm.control_url))
+                else:
+                    others.append(_run_side(ctx, pipeline_side, {**opts, "cycles": 0, "root": args.compare},
+                                            farm.urls, farm.names, farm.control_url))
     finally:
         server.terminate()
         server.join()
@@ -304,6 +314,7 @@ def main(argv=None) -> int:
     yard = {ph: min((y[ph] for y in yards), key=lambda r: r["wall"]) for ph in ("cold", "warm")}
     pipe = {ph: min((p[ph] for p in pipes), key=lambda r: r["wall"]) for ph in ("cold", "warm")}
     pipe.update({k: pipes[-1][k] for k in ("setup", "config", "flat", "db_bytes")})
+    other = {ph: min((p[ph] for p in others), key=lambda r: r["wall"]) for ph in ("cold", "warm")} if others else None
 
     cfg = pipe["config"]
     print(f"\nconcurrency {cfg['concurrency']} (both sides), pipeline per_host {cfg['per_host']}; "
@@ -314,8 +325,15 @@ def main(argv=None) -> int:
     for phase in ("cold", "warm"):
         print(_row(f"feedparser-only {phase}", yard[phase]))
         print(_row(f"pipeline {phase}", pipe[phase]))
+        if other:
+            print(_row(f"compared {phase}", other[phase]))
+    if other:
+        print(f"  (compared = the pipeline in {others[-1]['bot']}, set-up {others[-1]['setup']:.2f} s; "
+              f"pipeline = {pipes[-1]['bot']})")
     if args.repeat > 1:
-        for name, runs in (("feedparser-only", yards), ("pipeline", pipes)):
+        for name, runs in (("feedparser-only", yards), ("pipeline", pipes), ("compared", others)):
+            if not runs:
+                continue
             print(f"  {name} wall per run: " + "; ".join(
                 f"{ph} " + " ".join(f"{r[ph]['wall']:.2f}" for r in runs) for ph in ("cold", "warm")))
         print(f"  (each row: the fastest of {args.repeat} runs, each run in a fresh process with a fresh store)")
@@ -333,9 +351,13 @@ def main(argv=None) -> int:
     print("\nratio pipeline / feedparser-only:")
     for phase in ("cold", "warm"):
         p, y = pipe[phase], yard[phase]
-        goal = "  (goal < 1.3x)" if phase == "cold" else ""
+        goal = "  (goal: at most 1.3x)"
         print(f"  {phase}: wall {p['wall'] / y['wall']:.2f}x, cpu {p['cpu'] / y['cpu']:.2f}x, "
               f"peak RSS {p['peak_kb'] / y['peak_kb']:.2f}x{goal}")
+        if other:
+            o = other[phase]
+            print(f"  {phase}, compared: wall {o['wall'] / y['wall']:.2f}x, cpu {o['cpu'] / y['cpu']:.2f}x, "
+                  f"peak RSS {o['peak_kb'] / y['peak_kb']:.2f}x")
 
     if pipe["flat"]:
         print(f"\nmemory over {args.cycles} further warm cycles (pipeline process):")

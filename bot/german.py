@@ -41,12 +41,12 @@ class Token:
 
 
 class GermanText:
-    """Built once per process and passed to whoever reads text; the model loads on first use (~0.3 s,
-    ~48 MB) and every distinct word is analysed once (up to `cache_size` words are remembered)."""
+    """Built once per process and passed to whoever reads text; the model loads on first use or `load`
+    (~0.3 s, ~48 MB, once per process whatever the number of text layers) and every distinct word is
+    analysed once per text layer (up to `cache_size` words are remembered)."""
 
     def __init__(self, cache_size: int = 50_000):
         self._tagger = None
-        self._lock = threading.Lock()
         self._word = lru_cache(maxsize=cache_size)(self._analyse_word)
 
     def tokens(self, text: str) -> list[Token]:
@@ -85,13 +85,14 @@ class GermanText:
             previous = t
         return [" ".join(t.text for t in run) for run in runs]
 
+    def load(self) -> None:
+        """Load the model now rather than on the first word (a long-running poller pays it at start)."""
+        self._model()
+
     # --- per word --------------------------------------------------------------------------
     def _model(self):
         if self._tagger is None:
-            with self._lock:
-                if self._tagger is None:
-                    from HanTa.HanoverTagger import HanoverTagger  # imports numpy: only when needed
-                    self._tagger = HanoverTagger(MODEL)
+            self._tagger = _shared_model()
         return self._tagger
 
     def _analyse_word(self, word: str, initial: bool) -> tuple[str, str, str, bool, tuple[str, ...]]:
@@ -122,6 +123,20 @@ class GermanText:
             lemma = head = normalise(word)  # a noun's inflection rules cut names: "Biden" came out as "bid"
         parts = tuple(normalise(m) for m in meaningful) if head != lemma else ()
         return lemma, tag, head, name_like, parts
+
+
+_loaded: list = []
+_loading = threading.Lock()
+
+
+def _shared_model():
+    """One model per process, however many pipelines or text layers are built: it is only read."""
+    if not _loaded:
+        with _loading:
+            if not _loaded:
+                from HanTa.HanoverTagger import HanoverTagger  # imports numpy: only when needed
+                _loaded.append(HanoverTagger(MODEL))
+    return _loaded[0]
 
 
 def _join_split_verbs(tokens: list[Token]) -> list[Token]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import logging
 import re
 from dataclasses import dataclass
@@ -23,6 +24,12 @@ from bot.provenance import cited_sources
 from bot.summary import summarise
 
 log = logging.getLogger(__name__)
+# A body up to this size parses in under 0.1 s (feedparser takes about 0.4 ms per KB): inline, with a
+# turn for the event loop after it. A larger one goes to a worker thread so that it cannot stall the
+# other feeds' downloads; a thread for every feed cost 0.6 s of CPU in a 500-feed cycle of 18 s (the
+# event loop and the thread handing the GIL to each other).
+INLINE_BYTES = 192 * 1024
+_frozen = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,10 @@ class Pipeline:
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
+        # A poller reads relevant items in nearly every cycle: the text layer's model (0.3 s) loads
+        # at start like langdetect's profiles, not in the middle of the first cycle.
+        self.analyser.german.load()
+        _freeze_startup_heap()
 
     async def poll_once(self) -> PollReport:
         """One cycle over every due feed; a failing feed or item is recorded and never stops the rest."""
@@ -90,10 +101,12 @@ class Pipeline:
 
             for next_done in asyncio.as_completed([one(s) for s in due]):
                 state, result = await next_done
-                # Parsing is CPU work: in a thread, a large feed does not stall the other feeds'
-                # downloads on the event loop until they time out.
-                state, found, count = await asyncio.to_thread(self._absorb, state, result,
-                                                              languages.get(state.url))
+                if len(result.body) > INLINE_BYTES:
+                    state, found, count = await asyncio.to_thread(self._absorb, state, result,
+                                                                  languages.get(state.url))
+                else:
+                    state, found, count = self._absorb(state, result, languages.get(state.url))
+                    await asyncio.sleep(0)  # finished downloads wait behind no more than one small feed
                 failed = troubled(state)
                 counts["error" if failed else result.status] += 1
                 entries.extend(found)
@@ -177,6 +190,18 @@ class Pipeline:
                                     cited_sources(entry.title, entry.teaser, entry.source), tentative))
         articles.sort(key=lambda a: a.entry.published or datetime.max.replace(tzinfo=timezone.utc))
         return articles, relevant
+
+
+def _freeze_startup_heap() -> None:
+    """Once per process: what is loaded by now (langdetect's profiles, the text layer's model, the
+    store: about 280,000 objects) lives as long as the process, so the collector need not walk it on
+    every older-generation collection (0.3 s of collection in a 500-feed cycle came down to 0.08 s).
+    Collected first, so no garbage is kept."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def _report_meta(report: PollReport, total: int) -> dict:
