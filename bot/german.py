@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -125,18 +124,12 @@ class GermanText:
         return lemma, tag, head, name_like, parts
 
 
-_loaded: list = []
-_loading = threading.Lock()
-
-
+@lru_cache(maxsize=1)
 def _shared_model():
-    """One model per process, however many pipelines or text layers are built: it is only read."""
-    if not _loaded:
-        with _loading:
-            if not _loaded:
-                from HanTa.HanoverTagger import HanoverTagger  # imports numpy: only when needed
-                _loaded.append(HanoverTagger(MODEL))
-    return _loaded[0]
+    """One model per process, however many pipelines or text layers are built: it is only read.
+    (Two threads asking at the very first moment might both load it; one copy is then dropped.)"""
+    from HanTa.HanoverTagger import HanoverTagger  # imports numpy: only when needed
+    return HanoverTagger(MODEL)
 
 
 def _join_split_verbs(tokens: list[Token]) -> list[Token]:
