@@ -83,7 +83,8 @@ LIMITS: dict[str, Limit] = {
     # Added once per item: 1 alone reaches any threshold, more changes nothing, and below 0 a
     # named bidder would count against the item.
     "deal.bidder_weight": Limit(0, 1),
-    "deal.deal_terms": Limit(1, 300, "entries"),
+    # At least one deal term here or in [vocabulary.deal_terms] (checked once both are read).
+    "deal.deal_terms": Limit(0, 300, "entries"),
     # One term counts at most the whole scale; the three strongest add up (each next one half),
     # so weaker terms combine to reach the threshold.
     "deal.deal_terms[]": Limit(0.01, 1),
@@ -100,6 +101,16 @@ LIMITS: dict[str, Limit] = {
     "deal.drivers[]": Limit(0.01, 1),
     "deal.not_driver_cues": _CUES,
     "deal.roles[]": Limit(0, 100, "entries"),
+    # The generic vocabulary: the same scales and budgets as the deal's own tables and lists.
+    "vocabulary.deal_terms": Limit(0, 300, "entries"),
+    "vocabulary.deal_terms[]": Limit(0.01, 1),
+    "vocabulary.drivers": Limit(0, 300, "entries"),
+    "vocabulary.drivers[]": Limit(0.01, 1),
+    "vocabulary.negative_terms": Limit(0, 300, "entries"),
+    "vocabulary.negative_terms[]": Limit(-1, -0.01),
+    "vocabulary.subject_references": _CUES,
+    "vocabulary.subject_as_buyer": _CUES,
+    "vocabulary.subject_as_seller": _CUES,
     "deal.bidders": Limit(0, 60, "entries"),
     "deal.bidders[].name": Limit(1, 100, "characters"),
     "deal.bidders[].aliases": Limit(0, 10, "entries"),

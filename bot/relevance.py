@@ -16,6 +16,8 @@ _FAR = 0.6
 # strongest signal German offers, so it adds to the term's own weight.
 _COMPOUND = 0.3
 _GLUE = frozenset("- /")
+# Nothing but punctuation, a conjunction or the end after a verb: it closes its clause.
+_VERB_LAST = re.compile(r"\s*(?:[,;:.!?)\"]|$|(?:und|oder|aber)\s)")
 _HIDING = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 
 
@@ -40,7 +42,7 @@ class RelevanceModel:
     def build(cls, deal: DealConfig) -> "RelevanceModel":
         aliases = [a for b in deal.bidders for a in b.aliases]
         weighted = deal.negative_terms + deal.drivers + deal.deal_terms
-        return cls(deal, TermSet.build(deal.subject), TermSet.build(t for t, _ in weighted), dict(weighted),
+        return cls(deal, TermSet.build(deal.subject), TermSet.build((t for t, _ in weighted), heads=True), dict(weighted),
                    frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    TermSet.build(deal.subject_as_seller, whole_word=True), TermSet.build(deal.not_driver_cues),
@@ -118,10 +120,10 @@ class RelevanceModel:
         score = round(max(0.0, min(1.0, evidence + penalty)), 3)
         whole = title_n + " " + teaser_n
         reasons = ([f"subject:{s}" for s in sorted(subjects)]
-                   + [f"deal:{t.strip('*$')}" for t in sorted(best, key=best.get, reverse=True)]
-                   + [f"driver:{t.strip('*$')}" for t in sorted(drivers_found, key=drivers_found.get, reverse=True)]
+                   + [f"deal:{t.strip('*^$')}" for t in sorted(best, key=best.get, reverse=True)]
+                   + [f"driver:{t.strip('*^$')}" for t in sorted(drivers_found, key=drivers_found.get, reverse=True)]
                    + [f"bidder:{b}" for b in self.bidder_names(whole)]
-                   + [f"negative:{t.strip('*$')}" for t in sorted(negative_hits)])
+                   + [f"negative:{t.strip('*^$')}" for t in sorted(negative_hits)])
         return Verdict(score >= self.deal.threshold, score, tuple(reasons))
 
     def _buys(self, text: str, subject_end: int) -> bool:
@@ -139,7 +141,13 @@ class RelevanceModel:
 
     @staticmethod
     def _verb_after(verbs: TermSet, text: str, subject_end: int):
-        return verbs.match_at(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
+        """The verb right after the subject, unless it closes the clause: a German subordinate clause
+        puts its verb last, after the object ("…, dass ein Investor Covestro kauft, …"), while a main
+        clause's verb comes second, with its object after it ("Covestro kauft Harzgeschäft")."""
+        m = verbs.match_at(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
+        if m and "..." not in verbs.terms[int(m.lastgroup[1:])] and _VERB_LAST.match(text, m.end()):
+            return None
+        return m
 
     def bidder_names(self, normalised_text: str) -> list[str]:
         found = {t for t, _, _ in self.bidders.find(normalised_text)}
