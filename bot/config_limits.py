@@ -94,8 +94,9 @@ LIMITS: dict[str, Limit] = {
     "deal.negative_terms[]": Limit(-1, -0.01),
     "deal.not_bidder_cues": _CUES,
     "deal.subject_references": _CUES,
-    "deal.subject_as_buyer": _CUES,
-    "deal.subject_as_seller": _CUES,
+    # The shipped file lists these verbs in [vocabulary]; [deal] may add the deal's own.
+    "deal.subject_as_buyer": Limit(0, 100, "entries", doc="vocabulary.subject_as_buyer"),
+    "deal.subject_as_seller": Limit(0, 100, "entries", doc="vocabulary.subject_as_seller"),
     # Drivers are scored like deal terms, so the same scale and the same budget apply.
     "deal.drivers": Limit(0, 300, "entries"),
     "deal.drivers[]": Limit(0.01, 1),

@@ -21,7 +21,7 @@ _CLAUSE_END = rf"(?![{_LETTER}])(?=\s*(?:$|[^\s{_LETTER}])|\s+(?:und|oder|sowie|
 # not be a verb prefix, or the word is a derivation, not a compound: "Anbieter" is no "Bieter", "Einkauf"
 # no "Kauf", "Vereinigung" no "Einigung". Prefixes that also end ordinary words ("zu", "be", "er") count
 # only as the whole front part ("Zukauf"), the others also at its end ("Zahlungsanbieter").
-_HEAD_ENDING = r"(?:e|en|n|s|es|er|ern|nen|ns)?"
+_HEAD_ENDING_REVERSED = r"(?:nre|nen|ne|re|se|sn|e|n|s)?"  # ern nen en er es ns e n s
 _PREFIX_AT_END = tuple("an ab auf aus ein ver vor mit nach rueck ueber unter wieder ent zer miss des".split())
 _PREFIX_WHOLE = frozenset("zu um be ge er bei her hin weg durch".split())
 _FRONT = re.compile(rf"[{_LETTER}]*$")
@@ -62,19 +62,33 @@ def term_pattern(term: str, whole_word: bool = False) -> tuple[bool, str]:
     return inside, body + end
 
 
-def head_pattern(term: str) -> str | None:
-    """Regex for a term as the last part of a longer word ("Anteil" in "Stimmrechtsanteilen"), or None
-    for a term that cannot stand there: one marked `*` (it matches inside words anyway) or `^`, a
-    phrase, a split verb. Its first character comes first, as term_pattern's does (see _alternatives).
-    What stands before it is checked by `_after_prefix` on each hit: two dozen look-behinds in every
-    branch made matching three times slower."""
+def head_pattern(term: str) -> tuple[bool, str] | None:
+    """For a term as the last part of a longer word ("Anteil" in "Stimmrechtsanteilen"): whether it
+    forbids endings (`$`) and its reversed letters, escaped; None for a term that cannot stand there:
+    one marked `*` (it matches inside words anyway) or `^`, a phrase, a split verb."""
     term = normalise(term.strip())
     if term.startswith(("*", "^")) or any(c in term for c in " -.'") or len(term.strip("$")) < 4:
         return None
-    body = re.escape(term.rstrip("$"))
-    end = r"(?:s|'s)?" if term.endswith("$") else _HEAD_ENDING
-    first = body[:2] if body.startswith("\\") else body[:1]
-    return first + rf"(?<=[{_LETTER}][{_LETTER}]{first})" + body[len(first):] + end + rf"(?![{_LETTER}])"
+    return term.endswith("$"), term.rstrip("$")[::-1]
+
+
+def _heads_regex(tails: list[tuple[int, tuple[bool, str]]]) -> re.Pattern | None:
+    """One regex over reversed text for every compound head. Reversed, a head starts a word (after its
+    ending), so terms are tried only where a word ends, and grouped by their last letter as in
+    _alternatives; searched forwards, every letter of every word had to try them all (ten times slower)."""
+    if not tails:
+        return None
+    branches = []
+    for exact, ending in ((False, _HEAD_ENDING_REVERSED), (True, r"(?:s'|s)?")):
+        groups: dict[str, list[str]] = {}
+        for i, (e, letters) in tails:
+            if e == exact:
+                groups.setdefault(letters[0], []).append(f"(?P<h{i}>{re.escape(letters[1:])})")
+        alts = "|".join(f"{re.escape(first)}(?:{'|'.join(g)})" for first, g in groups.items())
+        if alts:
+            branches.append(f"{ending}(?:{alts})")
+    # \b (a word character after a non-word one) is checked faster than a look-behind class.
+    return re.compile(rf"\b(?:{'|'.join(branches)})(?=[{_LETTER}]{{2}})")
 
 
 def _after_prefix(text: str, start: int) -> bool:
@@ -121,6 +135,7 @@ class TermSet:
     terms: tuple[str, ...]
     starting: re.Pattern
     anywhere: re.Pattern
+    heads: re.Pattern | None = None  # on reversed text: terms as a compound's last part
 
     @classmethod
     def build(cls, terms, whole_word: bool = False, heads: bool = False) -> "TermSet":
@@ -128,36 +143,49 @@ class TermSet:
         terms that may stand inside words, so where both could match at one position, those win."""
         terms = tuple(terms)
         patterns = [term_pattern(t, whole_word) for t in terms]
-        inside = [(f"t{i}", p) for i, (anywhere, p) in enumerate(patterns) if anywhere]
-        if heads and not whole_word:
-            inside += [(f"h{i}", p) for i, p in enumerate(map(head_pattern, terms)) if p]
-        return cls(terms, re.compile(_alternatives([(f"t{i}", p) for i, (anywhere, p) in enumerate(patterns)
-                                                    if not anywhere], word_start=True)),
-                   re.compile(_alternatives(inside)))
+        tails = [(i, p) for i, p in enumerate(map(head_pattern, terms)) if p] if heads and not whole_word else []
+        return cls(terms, re.compile(_alternatives([(f"t{i}", p) for i, (inside, p) in enumerate(patterns)
+                                                    if not inside], word_start=True)),
+                   re.compile(_alternatives([(f"t{i}", p) for i, (inside, p) in enumerate(patterns) if inside])),
+                   _heads_regex(tails))
 
     def find(self, text: str) -> list[tuple[str, int, int]]:
         hits = []
         pos = 0
         s, a = self.starting.search(text), self.anywhere.search(text)
-        while s or a:
+        tails = self._heads(text)
+        while s or a or tails:
             # Each regex searches again from where the last hit ended, never inside it.
             if s and s.start() < pos:
                 s = self.starting.search(text, pos)
             if a and a.start() < pos:
                 a = self.anywhere.search(text, pos)
+            while tails and tails[-1][1] < pos:
+                tails.pop()
             m = s if s and (not a or s.start() <= a.start()) else a
-            if m is None:
+            if tails and (m is None or tails[-1][1] < m.start()):
+                hit = tails.pop()  # a compound's head, only where no other term starts first
+            elif m is None:
                 break
-            if m.lastgroup[0] == "h" and _after_prefix(text, m.start()):
-                # Not a compound's head ("Anbieter"): look for other terms from the next letter on.
-                a = self.anywhere.search(text, m.start() + 1)
-                continue
-            term = self.terms[int(m.lastgroup[1:])]
-            hits.append((term, m.start(), m.end()))
+            else:
+                hit = (self.terms[int(m.lastgroup[1:])], m.start(), m.end())
+            hits.append(hit)
             # The words inside a split verb are words of their own: "setzt Tiktok-Verbot aus"
             # also holds "Verbot". So the search goes on after the verb's first word.
-            pos = _WORD_END.search(text, m.start()).start() if "..." in term else m.end()
+            pos = _WORD_END.search(text, hit[1]).start() if "..." in hit[0] else hit[2]
         return hits
+
+    def _heads(self, text: str) -> list[tuple[str, int, int]]:
+        """Compound heads, last first, minus those after a verb prefix ("Anbieter" is no "Bieter")."""
+        if self.heads is None:
+            return []
+        n, found = len(text), []
+        for m in self.heads.finditer(text[::-1]):
+            name = m.lastgroup
+            start = n - m.end(name)  # where the reversed term ends, the term starts
+            if not _after_prefix(text, start):
+                found.append((self.terms[int(name[1:])], start, n - m.start()))
+        return found
 
     def search(self, text: str) -> bool:
         return self.starting.search(text) is not None or self.anywhere.search(text) is not None
