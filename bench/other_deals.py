@@ -93,7 +93,7 @@ def measure(shipped: Path, folder: Path) -> dict[str, dict]:
         rule = naive(model)
         verdicts = [model.judge(i["title"], i["teaser"]) for i in items]
         truth = [bool(i["relevant"]) for i in items]
-        errors = [(("FP" if v.relevant else "FN"), i, v) for i, v in zip(items, verdicts) if v.relevant != i["relevant"]]
+        errors = [("FP" if v.relevant else "FN", i, v) for i, v, t in zip(items, verdicts, truth) if v.relevant != t]
         results[label] = {"items": len(items), "dealticker": score([v.relevant for v in verdicts], truth),
                           "naive": score([rule(i["title"], i["teaser"]) for i in items], truth), "errors": errors}
     return results

@@ -52,6 +52,9 @@ class DealConfig:
     drivers: tuple[tuple[str, float], ...] = ()
     not_driver_cues: tuple[str, ...] = ()
     subject_as_seller: tuple[str, ...] = ()
+    # Words for a part of a company ("Sparte", "Tochter"): "Sparte von Covestro" changing hands is
+    # not Covestro changing hands.
+    subject_parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

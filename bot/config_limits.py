@@ -112,6 +112,8 @@ LIMITS: dict[str, Limit] = {
     "vocabulary.subject_references": _CUES,
     "vocabulary.subject_as_buyer": _CUES,
     "vocabulary.subject_as_seller": _CUES,
+    "vocabulary.subject_parts": _CUES,
+    "deal.subject_parts": Limit(0, 100, "entries", doc="vocabulary.subject_parts"),
     "deal.bidders": Limit(0, 60, "entries"),
     "deal.bidders[].name": Limit(1, 100, "characters"),
     "deal.bidders[].aliases": Limit(0, 10, "entries"),

@@ -18,6 +18,8 @@ _COMPOUND = 0.3
 _GLUE = frozenset("- /")
 # Nothing but punctuation, a conjunction or the end after a verb: it closes its clause.
 _VERB_LAST = re.compile(r"\s*(?:[,;:.!?)\"]|$|(?:und|oder|aber)\s)")
+# Between a part ("Sparte") and its owner: "Sparte von Covestro", "Tochter der Commerzbank".
+_OF = re.compile(r" (?:von|der|des)(?: der| dem| des)? ")
 _HIDING = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 
 
@@ -35,6 +37,7 @@ class RelevanceModel:
     buyer_verbs: TermSet
     seller_verbs: TermSet
     driver_cues: TermSet
+    parts: TermSet
     ascii_subject: bool
     subject_loose: re.Pattern
 
@@ -42,11 +45,12 @@ class RelevanceModel:
     def build(cls, deal: DealConfig) -> "RelevanceModel":
         aliases = [a for b in deal.bidders for a in b.aliases]
         weighted = deal.negative_terms + deal.drivers + deal.deal_terms
-        return cls(deal, TermSet.build(deal.subject), TermSet.build((t for t, _ in weighted), heads=True), dict(weighted),
-                   frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
+        return cls(deal, TermSet.build(deal.subject), TermSet.build((t for t, _ in weighted), heads=True),
+                   dict(weighted), frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    TermSet.build(deal.subject_as_seller, whole_word=True), TermSet.build(deal.not_driver_cues),
-                   all(term.isascii() for term in deal.subject), loose_pattern(deal.subject))
+                   TermSet.build(deal.subject_parts, heads=True), all(term.isascii() for term in deal.subject),
+                   loose_pattern(deal.subject))
 
     def could_match(self, raw: str) -> bool:
         """Cheap pre-check on raw feed text, HTML and all: without the subject an item cannot be
@@ -68,7 +72,7 @@ class RelevanceModel:
         best: dict[str, float] = {}
         subjects: set[str] = set()
         negative_hits: set[str] = set()
-        bidder_near = bidder_far = buyer = seller = False
+        bidder_near = bidder_far = buyer = seller = part_of = False
         driving, drivers_found = 0.0, {}
         # A cue in the title ("Indien verbietet Tiktok") places every driver of the item elsewhere.
         title_cue = bool(self.drivers) and self.driver_cues.search(title_n)
@@ -79,6 +83,7 @@ class RelevanceModel:
             near = bool(subject_hits) or self.references.search(part)
             buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
             seller |= any(self._sells(part, end) for _, _, end in subject_hits)
+            part_of |= self._part_of(part, subject_hits)
             elsewhere = bool(self.drivers) and (title_cue or self.driver_cues.search(part))
             part_drivers: dict[str, float] = {}
             for term, start, end in self.terms.find(part):
@@ -113,7 +118,8 @@ class RelevanceModel:
         penalty = sum(self.weights[t] for t in negative_hits)
         # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold;
         # "Commerzbank verkauft Tochter": it sells something else.
-        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller)):
+        # "Stratasys übernimmt 3D-Druck-Sparte von Covestro": a part of it changes hands.
+        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller), ("subject-part", part_of)):
             if found:
                 penalty -= 1.0
                 negative_hits.add(role)
@@ -138,6 +144,16 @@ class RelevanceModel:
             return False
         rest = text[subject_end + 1:]  # the verb, its object and what follows
         return not (self.subject.search(rest) or self.references.search(rest))
+
+    def _part_of(self, text: str, subject_hits) -> bool:
+        """True when the sentence names the subject once, as the owner of a part: "Sparte von
+        Covestro", "Tochter der Commerzbank", "Commerzbank-Tochter". Naming it again or a reference
+        ("das US-Geschäft von Tiktok", "Bytedance-Tochter Tiktok") makes it the subject's own deal."""
+        if len(subject_hits) != 1 or self.references.search(text):
+            return False
+        _, s_start, s_end = subject_hits[0]
+        return any((start == s_end + 1 and text[s_end] == "-")
+                   or (end < s_start and _OF.fullmatch(text, end, s_start)) for _, start, end in self.parts.find(text))
 
     @staticmethod
     def _verb_after(verbs: TermSet, text: str, subject_end: int):

@@ -212,7 +212,8 @@ def test_every_limit_is_stated_in_the_shipped_file_and_the_readme(key):
     lines = SHIPPED.splitlines()
     anchor = doc_anchor(key)
     line_no = _line_of(SHIPPED, anchor)
-    assert re.match(r"\s*\[*" + re.escape(anchor.split(".")[-1]), lines[line_no - 1].replace("vocabulary.", "").replace("deal.", "")), anchor
+    line = lines[line_no - 1].replace("vocabulary.", "").replace("deal.", "")
+    assert re.match(r"\s*\[*" + re.escape(anchor.split(".")[-1]), line), anchor
     assert LIMITS[key].text() in _comment_above(lines, line_no), (key, LIMITS[key].text())
     configuration = README[README.index("## Configuration"):README.index("## How it works")]
     assert LIMITS[key].text() in configuration, (key, LIMITS[key].text())

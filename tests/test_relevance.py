@@ -175,6 +175,7 @@ def test_terms_match_as_the_head_of_a_compound(word, found):
 
 
 def test_a_verb_that_closes_its_clause_does_not_make_the_subject_the_buyer(other_deal):
-    verdict = other_deal.judge("Verband: Übernahme zeigt Schwäche", "Dass Unicredit die Commerzbank kauft, sei ein Warnsignal.")
+    verdict = other_deal.judge("Verband: Übernahme zeigt Schwäche",
+                               "Dass Unicredit die Commerzbank kauft, sei ein Warnsignal.")
     assert verdict.relevant and "negative:subject-as-buyer" not in verdict.reasons, verdict
     assert not other_deal.judge("Commerzbank kauft Fondsanbieter", "Die Übernahme kostet 300 Millionen Euro.").relevant
