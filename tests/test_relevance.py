@@ -156,6 +156,15 @@ def other_deal(tmp_path_factory):
     ("Commerzbank gewinnt Marktanteile im Firmenkundengeschäft", "", False),
     ("Commerzbank stößt Anteile an Immobilienfonds ab", "", False),
     ("Commerzbank kauft eigene Aktien zurück", "Das Rückkaufprogramm umfasst 400 Millionen Euro.", False),
+    # The generic vocabulary: merger, stake and offer words, as words and as compound heads.
+    ("Unicredit beantragt Aufstockung bei der Commerzbank", "", True),
+    ("Bankenzusammenschlüsse: Unicredit hält an der Commerzbank fest", "", True),
+    ("Orcel schließt Pflichtangebot für Commerzbank-Aktionäre nicht aus", "", True),
+    ("Unicredit will Commerzbank schlucken", "", True),
+    ("Bund verkauft Beteiligung an der Commerzbank an Unicredit", "", True),
+    # A part of the target changing hands is not the target changing hands.
+    ("Finanzinvestor übernimmt Leasing-Tochter der Commerzbank", "Der Kaufpreis liegt bei 900 Millionen Euro.", False),
+    ("Commerzbank-Tochter Comdirect wird verkauft", "Mehrere Interessenten haben Gebote abgegeben.", False),
 ])
 def test_another_takeover_works_with_the_generic_vocabulary(other_deal, title, teaser, relevant):
     verdict = other_deal.judge(title, teaser)
