@@ -114,6 +114,8 @@ LIMITS: dict[str, Limit] = {
     "vocabulary.subject_as_seller": _CUES,
     "vocabulary.subject_parts": _CUES,
     "deal.subject_parts": Limit(0, 100, "entries", doc="vocabulary.subject_parts"),
+    "vocabulary.merger_terms": _CUES,
+    "deal.merger_terms": Limit(0, 100, "entries", doc="vocabulary.merger_terms"),
     "deal.bidders": Limit(0, 60, "entries"),
     "deal.bidders[].name": Limit(1, 100, "characters"),
     "deal.bidders[].aliases": Limit(0, 10, "entries"),

@@ -24,7 +24,7 @@ _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int
          "user_agent": str}
 # Generic German deal language ([vocabulary]) has these; [deal] adds to them and overrides a term's weight.
 _WEIGHTED = ("deal_terms", "drivers", "negative_terms")
-_SHARED_LISTS = ("subject_references", "subject_as_buyer", "subject_as_seller", "subject_parts")
+_SHARED_LISTS = ("subject_references", "subject_as_buyer", "subject_as_seller", "subject_parts", "merger_terms")
 _VOCABULARY = {**{key: dict for key in _WEIGHTED}, **{key: list for key in _SHARED_LISTS}}
 _DEAL = {"name": str, "subject": list, "bidders": list, "threshold": (int, float), "bidder_weight": (int, float),
          "roles": dict, "not_bidder_cues": list, "not_driver_cues": list, **_VOCABULARY}

@@ -38,6 +38,7 @@ class RelevanceModel:
     seller_verbs: TermSet
     driver_cues: TermSet
     parts: TermSet
+    mergers: TermSet
     ascii_subject: bool
     subject_loose: re.Pattern
 
@@ -49,8 +50,8 @@ class RelevanceModel:
                    dict(weighted), frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    TermSet.build(deal.subject_as_seller, whole_word=True), TermSet.build(deal.not_driver_cues),
-                   TermSet.build(deal.subject_parts, heads=True), all(term.isascii() for term in deal.subject),
-                   loose_pattern(deal.subject))
+                   TermSet.build(deal.subject_parts, heads=True), TermSet.build(deal.merger_terms, heads=True),
+                   all(term.isascii() for term in deal.subject), loose_pattern(deal.subject))
 
     def could_match(self, raw: str) -> bool:
         """Cheap pre-check on raw feed text, HTML and all: without the subject an item cannot be
@@ -72,7 +73,7 @@ class RelevanceModel:
         best: dict[str, float] = {}
         subjects: set[str] = set()
         negative_hits: set[str] = set()
-        bidder_near = bidder_far = buyer = seller = part_of = False
+        bidder_near = bidder_far = buyer = seller = part_of = paired = False
         driving, drivers_found = 0.0, {}
         # A cue in the title ("Indien verbietet Tiktok") places every driver of the item elsewhere.
         title_cue = bool(self.drivers) and self.driver_cues.search(title_n)
@@ -84,6 +85,7 @@ class RelevanceModel:
             buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
             seller |= any(self._sells(part, end) for _, _, end in subject_hits)
             part_of |= self._part_of(part, subject_hits)
+            paired |= bool(subject_hits) and _paired(part, subject_hits) and self.mergers.search(part)
             elsewhere = bool(self.drivers) and (title_cue or self.driver_cues.search(part))
             part_drivers: dict[str, float] = {}
             for term, start, end in self.terms.find(part):
@@ -119,7 +121,9 @@ class RelevanceModel:
         # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold;
         # "Commerzbank verkauft Tochter": it sells something else.
         # "Stratasys übernimmt 3D-Druck-Sparte von Covestro": a part of it changes hands.
-        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller), ("subject-part", part_of)):
+        # "Deutsche Bank und Commerzbank verhandeln über Fusion", no bidder named: another merger.
+        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller), ("subject-part", part_of),
+                            ("subject-merges-elsewhere", paired and not bidder_far)):
             if found:
                 penalty -= 1.0
                 negative_hits.add(role)
@@ -176,6 +180,14 @@ def _acts(text: str, start: int, subject_hits) -> bool:
     ("Tiktoks Eilantrag") is the subject's own case, so it does not act."""
     return any(text[s_end:start] == " " and not (text[s_end - 1] == "s" and not term.rstrip("$").endswith("s"))
                for term, _, s_end in subject_hits)
+
+
+def _paired(text: str, subject_hits) -> bool:
+    """True when "und" joins the subject to another party ("Deutsche Bank und Commerzbank"), not to
+    another name of the subject ("Tiktok und Bytedance")."""
+    starts, ends = {s for _, s, _ in subject_hits}, {e for _, _, e in subject_hits}
+    return any((text.endswith(" und ", 0, s) and s - 5 not in ends)
+               or (text.startswith(" und ", e) and e + 5 not in starts) for _, s, e in subject_hits)
 
 
 def _glued(text: str, left_end: int, right_start: int) -> bool:

@@ -4,13 +4,12 @@ from __future__ import annotations
 from bench.other_deals import measure
 from tests.conftest import ROOT
 
-# Issue 9 asked for a margin of 0.05 F1 over the naive rule. On these sets the naive rule
-# (target ∧ (acquirer ∨ "Übernahme")) makes three mistakes each and reaches F1 0.961 and 0.962, so
-# even a perfect score is only 0.039 above it: the test asks for no worse than the rule, and a
-# precision and recall that only a vocabulary that reads German deal language reaches.
+# Issue 9 asked for a margin of 0.05 F1 over the naive rule, target ∧ (acquirer ∨ "Übernahme"). On these
+# sets that rule makes three mistakes each (F1 0.961 and 0.962), so even a perfect score is only 0.039
+# and 0.038 above it. The test asks Dealticker to beat the rule on both, with nothing but the names.
 
 
-def test_names_and_the_shipped_vocabulary_do_at_least_as_well_as_the_naive_rule(tmp_path):
+def test_names_and_the_shipped_vocabulary_beat_the_naive_rule(tmp_path):
     results = measure(ROOT / "config" / "dealticker.toml", tmp_path)
     for label, r in results.items():
         d, n = r["dealticker"], r["naive"]
@@ -18,5 +17,5 @@ def test_names_and_the_shipped_vocabulary_do_at_least_as_well_as_the_naive_rule(
               f"naive P {n.precision:.3f} R {n.recall:.3f} F1 {n.f1:.3f}; margin {d.f1 - n.f1:+.3f}")
     for label, r in results.items():
         d, n = r["dealticker"], r["naive"]
-        assert d.f1 >= n.f1 - 1e-9, (label, d, [(k, i["id"], i["title"]) for k, i, _ in r["errors"]])
-        assert d.precision >= 0.94 and d.recall >= 0.95, (label, d)
+        assert d.f1 > n.f1, (label, d, n, [(k, i["id"], i["title"]) for k, i, _ in r["errors"]])
+        assert d.precision >= 0.95 and d.recall >= 0.95, (label, d)

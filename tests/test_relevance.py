@@ -165,6 +165,9 @@ def other_deal(tmp_path_factory):
     # A part of the target changing hands is not the target changing hands.
     ("Finanzinvestor übernimmt Leasing-Tochter der Commerzbank", "Der Kaufpreis liegt bei 900 Millionen Euro.", False),
     ("Commerzbank-Tochter Comdirect wird verkauft", "Mehrere Interessenten haben Gebote abgegeben.", False),
+    # The target's merger with someone else; with the bidder as its partner it is this deal.
+    ("Deutsche Bank und Commerzbank prüfen Zusammenschluss", "Die Gespräche sollen bis Jahresende dauern.", False),
+    ("Unicredit und Commerzbank: Fusion rückt näher", "", True),
 ])
 def test_another_takeover_works_with_the_generic_vocabulary(other_deal, title, teaser, relevant):
     verdict = other_deal.judge(title, teaser)
