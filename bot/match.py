@@ -188,7 +188,8 @@ class TermSet:
         return found
 
     def search(self, text: str) -> bool:
-        return self.starting.search(text) is not None or self.anywhere.search(text) is not None
+        return (self.starting.search(text) is not None or self.anywhere.search(text) is not None
+                or bool(self._heads(text)))
 
     def match_at(self, text: str, pos: int) -> re.Match | None:
         """A term that starts exactly at `pos`, or None."""

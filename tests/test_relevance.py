@@ -9,7 +9,7 @@ import pytest
 from bench.other_deals import configure
 from bench.relevance import evaluate
 from bot.config import load_config
-from bot.match import TermSet, normalise, term_pattern
+from bot.match import TermSet, _after_prefix, head_pattern, normalise, term_pattern
 from bot.relevance import RelevanceModel
 from tests.conftest import DATA, ROOT
 
@@ -191,3 +191,29 @@ def test_a_verb_that_closes_its_clause_does_not_make_the_subject_the_buyer(other
                                "Dass Unicredit die Commerzbank kauft, sei ein Warnsignal.")
     assert verdict.relevant and "negative:subject-as-buyer" not in verdict.reasons, verdict
     assert not other_deal.judge("Commerzbank kauft Fondsanbieter", "Die Übernahme kostet 300 Millionen Euro.").relevant
+
+
+def test_compound_heads_found_on_reversed_text_are_those_a_plain_scan_finds(shipped_config):
+    """The reversed-text regex is an optimisation: every word end where a head term (with at most a
+    case ending) ends a longer word, unless a verb prefix stands before it."""
+    deal = shipped_config.deal
+    terms = [t for t, _ in deal.negative_terms + deal.drivers + deal.deal_terms]
+    heads = {t: head_pattern(t) for t in terms if head_pattern(t)}
+    endings = ("", "e", "en", "n", "s", "es", "er", "ern", "nen", "ns")
+    items = [json.loads(line) for line in (DATA / "relevance_dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    fast = TermSet.build(terms, heads=True)
+    found = 0
+    for item in items:
+        text = normalise(item["title"] + ". " + item["summary"])
+        plain = set()
+        for word in re.finditer(r"[a-z0-9àáâãåæçèéêëìíîïñòóôõøùúûýÿ]+", text):
+            for exact, reversed_letters in heads.values():
+                letters = reversed_letters[::-1]
+                for ending in (("", "s") if exact else endings):
+                    start = word.end() - len(ending) - len(letters)
+                    if (start - word.start() >= 2 and text[start:word.end()] == letters + ending
+                            and not _after_prefix(text, start)):
+                        plain.add((start, word.end()))
+        found += len(plain)
+        assert {(s, e) for _, s, e in fast._heads(text)} == plain, item["id"]
+    assert found > 20
