@@ -52,6 +52,12 @@ class DealConfig:
     drivers: tuple[tuple[str, float], ...] = ()
     not_driver_cues: tuple[str, ...] = ()
     subject_as_seller: tuple[str, ...] = ()
+    # Words for a part of a company ("Sparte", "Tochter"): "Sparte von Covestro" changing hands is
+    # not Covestro changing hands.
+    subject_parts: tuple[str, ...] = ()
+    # Words for a merger of two ("Fusion"): "Deutsche Bank und Commerzbank verhandeln über Fusion" with no
+    # bidder named is another merger.
+    merger_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

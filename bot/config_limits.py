@@ -83,7 +83,8 @@ LIMITS: dict[str, Limit] = {
     # Added once per item: 1 alone reaches any threshold, more changes nothing, and below 0 a
     # named bidder would count against the item.
     "deal.bidder_weight": Limit(0, 1),
-    "deal.deal_terms": Limit(1, 300, "entries"),
+    # At least one deal term here or in [vocabulary.deal_terms] (checked once both are read).
+    "deal.deal_terms": Limit(0, 300, "entries"),
     # One term counts at most the whole scale; the three strongest add up (each next one half),
     # so weaker terms combine to reach the threshold.
     "deal.deal_terms[]": Limit(0.01, 1),
@@ -93,13 +94,28 @@ LIMITS: dict[str, Limit] = {
     "deal.negative_terms[]": Limit(-1, -0.01),
     "deal.not_bidder_cues": _CUES,
     "deal.subject_references": _CUES,
-    "deal.subject_as_buyer": _CUES,
-    "deal.subject_as_seller": _CUES,
+    # The shipped file lists these verbs in [vocabulary]; [deal] may add the deal's own.
+    "deal.subject_as_buyer": Limit(0, 100, "entries", doc="vocabulary.subject_as_buyer"),
+    "deal.subject_as_seller": Limit(0, 100, "entries", doc="vocabulary.subject_as_seller"),
     # Drivers are scored like deal terms, so the same scale and the same budget apply.
     "deal.drivers": Limit(0, 300, "entries"),
     "deal.drivers[]": Limit(0.01, 1),
     "deal.not_driver_cues": _CUES,
     "deal.roles[]": Limit(0, 100, "entries"),
+    # The generic vocabulary: the same scales and budgets as the deal's own tables and lists.
+    "vocabulary.deal_terms": Limit(0, 300, "entries"),
+    "vocabulary.deal_terms[]": Limit(0.01, 1),
+    "vocabulary.drivers": Limit(0, 300, "entries"),
+    "vocabulary.drivers[]": Limit(0.01, 1),
+    "vocabulary.negative_terms": Limit(0, 300, "entries"),
+    "vocabulary.negative_terms[]": Limit(-1, -0.01),
+    "vocabulary.subject_references": _CUES,
+    "vocabulary.subject_as_buyer": _CUES,
+    "vocabulary.subject_as_seller": _CUES,
+    "vocabulary.subject_parts": _CUES,
+    "deal.subject_parts": Limit(0, 100, "entries", doc="vocabulary.subject_parts"),
+    "vocabulary.merger_terms": _CUES,
+    "deal.merger_terms": Limit(0, 100, "entries", doc="vocabulary.merger_terms"),
     "deal.bidders": Limit(0, 60, "entries"),
     "deal.bidders[].name": Limit(1, 100, "characters"),
     "deal.bidders[].aliases": Limit(0, 10, "entries"),

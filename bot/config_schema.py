@@ -16,16 +16,18 @@ Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
 
 # Known keys per table, with the Python type expected; ranges are in bot/config_limits.py.
-_TOP = {"bot", "poll", "deal", "feeds", "telegram", "slack"}
+_TOP = {"bot", "poll", "vocabulary", "deal", "feeds", "telegram", "slack"}
 _BOT = {"languages": list, "timezone": str, "retention_days": int, "story_window_hours": int,
         "summary_max_chars": int, "summary_max_sentences": int, "database_url": str}
 _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int, float),
          "max_bytes": int, "concurrency": int, "per_host": int, "max_backoff_seconds": int,
          "user_agent": str}
-_DEAL = {"name": str, "subject": list, "deal_terms": dict, "negative_terms": dict, "bidders": list,
-         "threshold": (int, float), "bidder_weight": (int, float), "roles": dict,
-         "not_bidder_cues": list, "subject_references": list, "subject_as_buyer": list,
-         "subject_as_seller": list, "drivers": dict, "not_driver_cues": list}
+# Generic German deal language ([vocabulary]) has these; [deal] adds to them and overrides a term's weight.
+_WEIGHTED = ("deal_terms", "drivers", "negative_terms")
+_SHARED_LISTS = ("subject_references", "subject_as_buyer", "subject_as_seller", "subject_parts", "merger_terms")
+_VOCABULARY = {**{key: dict for key in _WEIGHTED}, **{key: list for key in _SHARED_LISTS}}
+_DEAL = {"name": str, "subject": list, "bidders": list, "threshold": (int, float), "bidder_weight": (int, float),
+         "roles": dict, "not_bidder_cues": list, "not_driver_cues": list, **_VOCABULARY}
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
 _SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
 _FEED = {"name": str, "url": str, "language": str}
@@ -137,7 +139,19 @@ def _roles(value: dict, problems: Problems) -> tuple[tuple[str, tuple[str, ...]]
     return tuple(out)
 
 
-def _deal(raw: Any, problems: Problems) -> DealConfig | None:
+def _words(d: dict, table: str, lists: tuple[str, ...], problems: Problems) -> dict:
+    """The weighted tables and the word lists of [vocabulary] or [deal], every term checked. A term gets
+    one weight per table: listed as a deal term and a driver, which would count is not obvious."""
+    out = {key: _weights(d.get(key, {}), f"{table}.{key}", problems, negative=key == "negative_terms")
+           for key in _WEIGHTED}
+    seen: dict[str, str] = {}
+    for key, term in ((key, term) for key in _WEIGHTED for term, _ in out[key]):
+        if seen.setdefault(term, key) != key:
+            problems.append((_key(f"{table}.{key}", term), f"is listed in {table}.{seen[term]} too — keep it in one"))
+    return out | {k: tuple(c.lower() for c in _strings(d.get(k, []), f"{table}.{k}", problems)) for k in lists}
+
+
+def _deal(raw: Any, vocabulary: dict, problems: Problems) -> DealConfig | None:
     if raw is None:
         problems.append(("deal", "missing — the [deal] table says which deal to follow"))
         return None
@@ -145,32 +159,16 @@ def _deal(raw: Any, problems: Problems) -> DealConfig | None:
     subject = _strings(d.get("subject", []), "deal.subject", problems)
     if not subject:
         problems.append(("deal.subject", "needs at least one term naming the company being sold"))
-    deal_terms = _weights(d.get("deal_terms", {}), "deal.deal_terms", problems, negative=False)
-    if not deal_terms:
-        problems.append(("deal.deal_terms", "needs at least one term, e.g. \"übernahme\" = 1.0"))
-    drivers = _weights(d.get("drivers", {}), "deal.drivers", problems, negative=False)
-    negative_terms = _weights(d.get("negative_terms", {}), "deal.negative_terms", problems, negative=True)
-    _listed_once(deal_terms, drivers, negative_terms, problems)
-    return DealConfig(
-        name=d.get("name", "Deal"), subject=subject, deal_terms=deal_terms, negative_terms=negative_terms,
-        drivers=drivers, bidders=_bidders(d.get("bidders", []), problems),
-        threshold=float(d.get("threshold", 0.7)), bidder_weight=float(d.get("bidder_weight", 0.4)),
-        roles=_roles(d.get("roles", {}), problems),
-        **{key: tuple(c.lower() for c in _strings(d.get(key, []), f"deal.{key}", problems))
-           for key in ("not_bidder_cues", "subject_references", "subject_as_buyer", "subject_as_seller",
-                       "not_driver_cues")},
-    )
-
-
-def _listed_once(deal_terms, drivers, negative_terms, problems: Problems) -> None:
-    """A term gets one weight: listed as a deal term and a driver (or a negative term), which
-    weight would count is not obvious, so the file must say it once."""
-    seen: dict[str, str] = {}
-    for table, terms in (("deal_terms", deal_terms), ("drivers", drivers), ("negative_terms", negative_terms)):
-        for term, _ in terms:
-            if seen.setdefault(term, table) != table:
-                problems.append((_key(f"deal.{table}", term), f"is listed in deal.{seen[term]} too — "
-                                                              f"keep it in one table"))
+    own = _words(d, "deal", ("not_bidder_cues", "not_driver_cues") + _SHARED_LISTS, problems)
+    # A term of this deal replaces the generic one, in any table; the deal's lists extend the generic ones.
+    mine = {term for key in _WEIGHTED for term, _ in own[key]}
+    merged = {key: tuple(t for t in vocabulary[key] if t[0] not in mine) + own[key] for key in _WEIGHTED}
+    merged |= {key: tuple(dict.fromkeys(vocabulary[key] + own[key])) for key in _SHARED_LISTS}
+    if not merged["deal_terms"]:
+        problems.append(("deal.deal_terms", "needs at least one term, e.g. \"übernahme\" = 1.0 (or [vocabulary])"))
+    return DealConfig(name=d.get("name", "Deal"), subject=subject, bidders=_bidders(d.get("bidders", []), problems),
+                      threshold=float(d.get("threshold", 0.7)), bidder_weight=float(d.get("bidder_weight", 0.4)),
+                      roles=_roles(d.get("roles", {}), problems), **{**own, **merged})
 
 
 def _language_problem(code: str) -> str | None:
@@ -275,7 +273,9 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
             problems.append((key, f"unknown table — known: {', '.join(sorted(_TOP))}"))
     bot = _check_table(raw.get("bot", {}), "bot", _BOT, problems)
     poll = _check_table(raw.get("poll", {}), "poll", _POLL, problems)
-    deal = _deal(raw.get("deal"), problems)
+    # Generic German deal language, merged into the deal's own words (see _deal).
+    vocabulary = _check_table(raw["vocabulary"], "vocabulary", _VOCABULARY, problems) if "vocabulary" in raw else {}
+    deal = _deal(raw.get("deal"), _words(vocabulary, "vocabulary", _SHARED_LISTS, problems), problems)
     feeds = _feeds(raw.get("feeds"), problems)
     languages = _languages(bot, problems)
     timezone = bot.get("timezone", "Europe/Berlin")

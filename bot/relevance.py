@@ -16,6 +16,10 @@ _FAR = 0.6
 # strongest signal German offers, so it adds to the term's own weight.
 _COMPOUND = 0.3
 _GLUE = frozenset("- /")
+# Nothing but punctuation, a conjunction or the end after a verb: it closes its clause.
+_VERB_LAST = re.compile(r"\s*(?:[,;:.!?)\"]|$|(?:und|oder|aber)\s)")
+# Between a part ("Sparte") and its owner: "Sparte von Covestro", "Tochter der Commerzbank".
+_OF = re.compile(r" (?:von|der|des)(?: der| dem| des)? ")
 _HIDING = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 
 
@@ -33,6 +37,8 @@ class RelevanceModel:
     buyer_verbs: TermSet
     seller_verbs: TermSet
     driver_cues: TermSet
+    parts: TermSet
+    mergers: TermSet
     ascii_subject: bool
     subject_loose: re.Pattern
 
@@ -40,10 +46,11 @@ class RelevanceModel:
     def build(cls, deal: DealConfig) -> "RelevanceModel":
         aliases = [a for b in deal.bidders for a in b.aliases]
         weighted = deal.negative_terms + deal.drivers + deal.deal_terms
-        return cls(deal, TermSet.build(deal.subject), TermSet.build(t for t, _ in weighted), dict(weighted),
-                   frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
+        return cls(deal, TermSet.build(deal.subject), TermSet.build((t for t, _ in weighted), heads=True),
+                   dict(weighted), frozenset(t for t, _ in deal.drivers), TermSet.build(aliases, whole_word=True),
                    TermSet.build(deal.subject_references), TermSet.build(deal.subject_as_buyer, whole_word=True),
                    TermSet.build(deal.subject_as_seller, whole_word=True), TermSet.build(deal.not_driver_cues),
+                   TermSet.build(deal.subject_parts, heads=True), TermSet.build(deal.merger_terms, heads=True),
                    all(term.isascii() for term in deal.subject), loose_pattern(deal.subject))
 
     def could_match(self, raw: str) -> bool:
@@ -66,7 +73,7 @@ class RelevanceModel:
         best: dict[str, float] = {}
         subjects: set[str] = set()
         negative_hits: set[str] = set()
-        bidder_near = bidder_far = buyer = seller = False
+        bidder_near = bidder_far = buyer = seller = part_of = paired = False
         driving, drivers_found = 0.0, {}
         # A cue in the title ("Indien verbietet Tiktok") places every driver of the item elsewhere.
         title_cue = bool(self.drivers) and self.driver_cues.search(title_n)
@@ -77,6 +84,8 @@ class RelevanceModel:
             near = bool(subject_hits) or self.references.search(part)
             buyer |= any(self._buys(part, end) for _, _, end in subject_hits)
             seller |= any(self._sells(part, end) for _, _, end in subject_hits)
+            part_of |= self._part_of(part, subject_hits)
+            paired |= bool(subject_hits) and _paired(part, subject_hits) and self.mergers.search(part)
             elsewhere = bool(self.drivers) and (title_cue or self.driver_cues.search(part))
             part_drivers: dict[str, float] = {}
             for term, start, end in self.terms.find(part):
@@ -111,17 +120,20 @@ class RelevanceModel:
         penalty = sum(self.weights[t] for t in negative_hits)
         # "Bytedance kauft Spielestudio": the subject is the acquirer, not the one being sold;
         # "Commerzbank verkauft Tochter": it sells something else.
-        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller)):
+        # "Stratasys übernimmt 3D-Druck-Sparte von Covestro": a part of it changes hands.
+        # "Deutsche Bank und Commerzbank verhandeln über Fusion", no bidder named: another merger.
+        for role, found in (("subject-as-buyer", buyer), ("subject-as-seller", seller), ("subject-part", part_of),
+                            ("subject-merges-elsewhere", paired and not bidder_far)):
             if found:
                 penalty -= 1.0
                 negative_hits.add(role)
         score = round(max(0.0, min(1.0, evidence + penalty)), 3)
         whole = title_n + " " + teaser_n
         reasons = ([f"subject:{s}" for s in sorted(subjects)]
-                   + [f"deal:{t.strip('*$')}" for t in sorted(best, key=best.get, reverse=True)]
-                   + [f"driver:{t.strip('*$')}" for t in sorted(drivers_found, key=drivers_found.get, reverse=True)]
+                   + [f"deal:{t.strip('*^$')}" for t in sorted(best, key=best.get, reverse=True)]
+                   + [f"driver:{t.strip('*^$')}" for t in sorted(drivers_found, key=drivers_found.get, reverse=True)]
                    + [f"bidder:{b}" for b in self.bidder_names(whole)]
-                   + [f"negative:{t.strip('*$')}" for t in sorted(negative_hits)])
+                   + [f"negative:{t.strip('*^$')}" for t in sorted(negative_hits)])
         return Verdict(score >= self.deal.threshold, score, tuple(reasons))
 
     def _buys(self, text: str, subject_end: int) -> bool:
@@ -137,9 +149,25 @@ class RelevanceModel:
         rest = text[subject_end + 1:]  # the verb, its object and what follows
         return not (self.subject.search(rest) or self.references.search(rest))
 
+    def _part_of(self, text: str, subject_hits) -> bool:
+        """True when the sentence names the subject once, as the owner of a part: "Sparte von
+        Covestro", "Tochter der Commerzbank", "Commerzbank-Tochter". Naming it again or a reference
+        ("das US-Geschäft von Tiktok", "Bytedance-Tochter Tiktok") makes it the subject's own deal."""
+        if len(subject_hits) != 1 or self.references.search(text):
+            return False
+        _, s_start, s_end = subject_hits[0]
+        return any((start == s_end + 1 and text[s_end] == "-")
+                   or (end < s_start and _OF.fullmatch(text, end, s_start)) for _, start, end in self.parts.find(text))
+
     @staticmethod
     def _verb_after(verbs: TermSet, text: str, subject_end: int):
-        return verbs.match_at(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
+        """The verb right after the subject, unless it closes the clause: a German subordinate clause
+        puts its verb last, after the object ("…, dass ein Investor Covestro kauft, …"), while a main
+        clause's verb comes second, with its object after it ("Covestro kauft Harzgeschäft")."""
+        m = verbs.match_at(text, subject_end + 1) if text[subject_end:subject_end + 1] == " " else None
+        if m and "..." not in verbs.terms[int(m.lastgroup[1:])] and _VERB_LAST.match(text, m.end()):
+            return None
+        return m
 
     def bidder_names(self, normalised_text: str) -> list[str]:
         found = {t for t, _, _ in self.bidders.find(normalised_text)}
@@ -152,6 +180,14 @@ def _acts(text: str, start: int, subject_hits) -> bool:
     ("Tiktoks Eilantrag") is the subject's own case, so it does not act."""
     return any(text[s_end:start] == " " and not (text[s_end - 1] == "s" and not term.rstrip("$").endswith("s"))
                for term, _, s_end in subject_hits)
+
+
+def _paired(text: str, subject_hits) -> bool:
+    """True when "und" joins the subject to another party ("Deutsche Bank und Commerzbank"), not to
+    another name of the subject ("Tiktok und Bytedance")."""
+    starts, ends = {s for _, s, _ in subject_hits}, {e for _, _, e in subject_hits}
+    return any((text.endswith(" und ", 0, s) and s - 5 not in ends)
+               or (text.startswith(" und ", e) and e + 5 not in starts) for _, s, e in subject_hits)
 
 
 def _glued(text: str, left_end: int, right_start: int) -> bool:

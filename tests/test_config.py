@@ -147,9 +147,14 @@ NONSENSE = [
     ("threshold = 0.7", "threshold = 7", "deal.threshold", None),
     ('languages = ["de"]', 'languages = ["deutsch"]', "bot.languages[0]", None),
     ("bidder_weight = 0.4", "bidder_weight = -3", "deal.bidder_weight", None),
-    ('"bieter" = 1.0', '"bieter" = 60', "deal.deal_terms.bieter", None),
+    ('"bieter" = 1.0', '"bieter" = 60', "vocabulary.deal_terms.bieter", None),
     ('"tiktok shop" = -1.0', '"tiktok shop" = -5', 'deal.negative_terms."tiktok shop"', None),
-    ('"verkaufen" = 0.6', '"*" = 0.6', 'deal.deal_terms."*"', None),
+    ('"verkaufen" = 0.6', '"*" = 0.6', 'vocabulary.deal_terms."*"', None),
+    ('"genehmig" = 0.5', '"genehmig" = 5', "vocabulary.drivers.genehmig", None),
+    ('"*kernfusion" = -0.5', '"*kernfusion" = 0.5', 'vocabulary.negative_terms."*kernfusion"', None),
+    ('"genehmig" = 0.5', '"genehmig" = 0.5\n"*fusion" = 0.4', 'vocabulary.drivers."*fusion"', '"*fusion" = 0.4'),
+    ('[vocabulary]\n', '[vocabulary]\nsubject = ["x"]\n', "vocabulary.subject", 'subject = ["x"]'),
+    ('subject_as_buyer = ["kauft"', 'subject_as_buyer = ["*"', "vocabulary.subject_as_buyer[0]", None),
     ('name = "heise online"', 'name = "T3N"', "feeds[10].name", 'name = "t3n"'),
     ('url = "https://t3n.de/rss.xml"', 'url = "https://www.spiegel.de/wirtschaft/index.rss"', "feeds[10].url", None),
     ('url = "https://t3n.de/rss.xml"', 'url = "ftp://t3n.de/rss.xml"', "feeds[10].url", None),
@@ -171,7 +176,8 @@ NONSENSE = [
     ('name = "Walmart"', 'name = "' + "W" * 150 + '"', "deal.bidders[1].name", None),
     ('# database_url = "sqlite:///data/dealticker.db"', 'database_url = "mysql://db/deals"', "bot.database_url", None),
     ('"verbot" = 0.5\n', '"verbot" = 5\n', "deal.drivers.verbot", '"verbot" = 5'),
-    ('"verbot" = 0.5\n', '"verbot" = 0.5\n"kauf" = 0.5\n', "deal.drivers.kauf", '"kauf" = 0.5'),
+    ('"verbot" = 0.5\n', '"verbot" = 0.5\n"*us-geschaeft" = 0.5\n', 'deal.drivers."*us-geschaeft"',
+     '"*us-geschaeft" = 0.5'),
     ('not_driver_cues = ["*schule"', 'not_driver_cues = ["*"', "deal.not_driver_cues[0]", None),
 ]
 
@@ -206,7 +212,21 @@ def test_every_limit_is_stated_in_the_shipped_file_and_the_readme(key):
     lines = SHIPPED.splitlines()
     anchor = doc_anchor(key)
     line_no = _line_of(SHIPPED, anchor)
-    assert re.match(r"\s*\[*" + re.escape(anchor.split(".")[-1]), lines[line_no - 1].replace("deal.", "")), anchor
+    line = lines[line_no - 1].replace("vocabulary.", "").replace("deal.", "")
+    assert re.match(r"\s*\[*" + re.escape(anchor.split(".")[-1]), line), anchor
     assert LIMITS[key].text() in _comment_above(lines, line_no), (key, LIMITS[key].text())
     configuration = README[README.index("## Configuration"):README.index("## How it works")]
     assert LIMITS[key].text() in configuration, (key, LIMITS[key].text())
+
+
+def test_a_deal_term_replaces_the_generic_entry_and_names_alone_need_the_vocabulary(tmp_path):
+    text = SHIPPED.replace('"us-kontrolle" = 0.6', '"us-kontrolle" = 0.6\n"fusion" = 0.2')
+    deal = load_config(_write(tmp_path, text), env={}).deal
+    assert dict(deal.deal_terms)["fusion"] == 0.2 and [t for t, _ in deal.deal_terms].count("fusion") == 1
+    # Without [vocabulary] and without deal terms of its own, a deal has nothing to score with.
+    start, end = SHIPPED.index("\n[vocabulary]\n"), SHIPPED.index("\n[deal]\n")
+    no_words = SHIPPED[:start] + SHIPPED[end:]
+    no_words = no_words[:no_words.index("\n[deal.deal_terms]\n")] + "\n" + no_words[no_words.index("# What forces"):]
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, no_words), env={})
+    assert any("deal.deal_terms: needs at least one term" in p for p in caught.value.problems), caught.value.problems

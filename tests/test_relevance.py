@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from bench.other_deals import configure
 from bench.relevance import evaluate
 from bot.config import load_config
-from bot.match import TermSet, normalise, term_pattern
+from bot.match import TermSet, _after_prefix, head_pattern, normalise, term_pattern
 from bot.relevance import RelevanceModel
 from tests.conftest import DATA, ROOT
 
@@ -134,32 +135,13 @@ def test_term_set_finds_what_one_plain_regex_finds(shipped_config):
     assert [fast.find(t) for t in texts] == [plain(t) for t in texts]
 
 
-def _generic_block(table: str, start: str) -> str:
-    """The lines of a table the shipped file marks as generic, up to its "This deal only" part."""
-    body = SHIPPED.split(f"[{table}]\n", 1)[1]
-    return body.split(start, 1)[1].split("\n", 1)[1].split("# This deal only", 1)[0]
-
-
 @pytest.fixture(scope="module")
-def other_deal(shipped_config, tmp_path_factory):
-    """Another German takeover configured as the README says: names, the generic vocabulary
-    copied from the shipped file, and drivers of its own."""
-    deal = shipped_config.deal
-    text = "\n".join([
-        "[deal]", 'name = "Commerzbank-Übernahme"', 'subject = ["*commerzbank"]',
-        'subject_references = ["die bank", "des instituts"]',
-        f"subject_as_buyer = {json.dumps(list(deal.subject_as_buyer))}",
-        f"subject_as_seller = {json.dumps(list(deal.subject_as_seller))}",
-        "[deal.deal_terms]", _generic_block("deal.deal_terms", "# Generic German deal vocabulary"),
-        "[deal.drivers]", '"bafin" = 0.25', '"ezb$" = 0.25', '"*kartell" = 0.25', '"genehmig" = 0.5',
-        '"bundesregierung" = 0.25',
-        "[deal.negative_terms]", _generic_block("deal.negative_terms", "# Generic"),
-        "[[deal.bidders]]", 'name = "UniCredit"', 'aliases = ["Unicredit", "Andrea Orcel"]',
-        "[[feeds]]", 'name = "Handelsblatt"', 'url = "https://www.handelsblatt.com/contentexport/feed/schlagzeilen"',
-    ])
-    path = tmp_path_factory.mktemp("deal") / "commerzbank.toml"
-    path.write_text(text, encoding="utf-8")
-    return RelevanceModel.build(load_config(path, env={}).deal)
+def other_deal(tmp_path_factory):
+    """Another German takeover configured as the README says: the shipped file with its [deal] replaced
+    by names only; the generic [vocabulary] stays."""
+    block = "\n".join(['[deal]', 'name = "Commerzbank-Übernahme"', 'subject = ["Commerzbank"]', "[[deal.bidders]]",
+                       'name = "UniCredit"', 'aliases = ["Unicredit", "Andrea Orcel"]'])
+    return configure(block, ROOT / "config" / "dealticker.toml", tmp_path_factory.mktemp("deal"))
 
 
 @pytest.mark.parametrize("title, teaser, relevant", [
@@ -174,7 +156,64 @@ def other_deal(shipped_config, tmp_path_factory):
     ("Commerzbank gewinnt Marktanteile im Firmenkundengeschäft", "", False),
     ("Commerzbank stößt Anteile an Immobilienfonds ab", "", False),
     ("Commerzbank kauft eigene Aktien zurück", "Das Rückkaufprogramm umfasst 400 Millionen Euro.", False),
+    # The generic vocabulary: merger, stake and offer words, as words and as compound heads.
+    ("Unicredit beantragt Aufstockung bei der Commerzbank", "", True),
+    ("Bankenzusammenschlüsse: Unicredit hält an der Commerzbank fest", "", True),
+    ("Orcel schließt Pflichtangebot für Commerzbank-Aktionäre nicht aus", "", True),
+    ("Unicredit will Commerzbank schlucken", "", True),
+    ("Bund verkauft Beteiligung an der Commerzbank an Unicredit", "", True),
+    # A part of the target changing hands is not the target changing hands.
+    ("Finanzinvestor übernimmt Leasing-Tochter der Commerzbank", "Der Kaufpreis liegt bei 900 Millionen Euro.", False),
+    ("Commerzbank-Tochter Comdirect wird verkauft", "Mehrere Interessenten haben Gebote abgegeben.", False),
+    # The target's merger with someone else; with the bidder as its partner it is this deal.
+    ("Deutsche Bank und Commerzbank prüfen Zusammenschluss", "Die Gespräche sollen bis Jahresende dauern.", False),
+    ("Unicredit und Commerzbank: Fusion rückt näher", "", True),
 ])
 def test_another_takeover_works_with_the_generic_vocabulary(other_deal, title, teaser, relevant):
     verdict = other_deal.judge(title, teaser)
     assert verdict.relevant is relevant, verdict
+
+
+@pytest.mark.parametrize("word, found", [
+    ("Stimmrechtsanteil", "anteil"), ("Konzernfusionen", "fusion"), ("Milliardendeals", "deal$"),
+    ("Höchstbieter", "bieter"), ("Aktienkauf", "kauf"),
+    # A verb prefix before the term makes a derived word, not a compound; more letters after it, another word.
+    ("Anbieter", None), ("Zahlungsanbieter", None), ("Einkauf", None), ("Vereinigung", None), ("Dealer", None),
+    ("Risikozuschlag", None),  # "^zuschlag" keeps to the start of a word
+])
+def test_terms_match_as_the_head_of_a_compound(word, found):
+    terms = TermSet.build(["anteil", "fusion", "deal$", "bieter", "kauf", "einigung", "^zuschlag"], heads=True)
+    assert [t for t, _, _ in terms.find(normalise(f"die {word} steigen"))] == ([found] if found else [])
+
+
+def test_a_verb_that_closes_its_clause_does_not_make_the_subject_the_buyer(other_deal):
+    verdict = other_deal.judge("Verband: Übernahme zeigt Schwäche",
+                               "Dass Unicredit die Commerzbank kauft, sei ein Warnsignal.")
+    assert verdict.relevant and "negative:subject-as-buyer" not in verdict.reasons, verdict
+    assert not other_deal.judge("Commerzbank kauft Fondsanbieter", "Die Übernahme kostet 300 Millionen Euro.").relevant
+
+
+def test_compound_heads_found_on_reversed_text_are_those_a_plain_scan_finds(shipped_config):
+    """The reversed-text regex is an optimisation: every word end where a head term (with at most a
+    case ending) ends a longer word, unless a verb prefix stands before it."""
+    deal = shipped_config.deal
+    terms = [t for t, _ in deal.negative_terms + deal.drivers + deal.deal_terms]
+    heads = {t: head_pattern(t) for t in terms if head_pattern(t)}
+    endings = ("", "e", "en", "n", "s", "es", "er", "ern", "nen", "ns")
+    items = [json.loads(line) for line in (DATA / "relevance_dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    fast = TermSet.build(terms, heads=True)
+    found = 0
+    for item in items:
+        text = normalise(item["title"] + ". " + item["summary"])
+        plain = set()
+        for word in re.finditer(r"[a-z0-9àáâãåæçèéêëìíîïñòóôõøùúûýÿ]+", text):
+            for exact, reversed_letters in heads.values():
+                letters = reversed_letters[::-1]
+                for ending in (("", "s") if exact else endings):
+                    start = word.end() - len(ending) - len(letters)
+                    if (start - word.start() >= 2 and text[start:word.end()] == letters + ending
+                            and not _after_prefix(text, start)):
+                        plain.add((start, word.end()))
+        found += len(plain)
+        assert {(s, e) for _, s, e in fast._heads(text)} == plain, item["id"]
+    assert found > 20

@@ -1,0 +1,21 @@
+"""Two other real German takeovers, configured by names only: Dealticker against a naive keyword rule."""
+from __future__ import annotations
+
+from bench.other_deals import measure
+from tests.conftest import ROOT
+
+# Issue 9 asked for a margin of 0.05 F1 over the naive rule, target ∧ (acquirer ∨ "Übernahme"). On these
+# sets that rule makes three mistakes each (F1 0.961 and 0.962), so even a perfect score is only 0.039
+# and 0.038 above it. The test asks Dealticker to beat the rule on both, with nothing but the names.
+
+
+def test_names_and_the_shipped_vocabulary_beat_the_naive_rule(tmp_path):
+    results = measure(ROOT / "config" / "dealticker.toml", tmp_path)
+    for label, r in results.items():
+        d, n = r["dealticker"], r["naive"]
+        print(f"{label}: Dealticker P {d.precision:.3f} R {d.recall:.3f} F1 {d.f1:.3f}; "
+              f"naive P {n.precision:.3f} R {n.recall:.3f} F1 {n.f1:.3f}; margin {d.f1 - n.f1:+.3f}")
+    for label, r in results.items():
+        d, n = r["dealticker"], r["naive"]
+        assert d.f1 > n.f1, (label, d, n, [(k, i["id"], i["title"]) for k, i, _ in r["errors"]])
+        assert d.precision >= 0.95 and d.recall >= 0.95, (label, d)
