@@ -1,10 +1,12 @@
-"""Find the companies an item names as bidders, and the status the text gives each."""
+"""Find the companies an item names as bidders, and the status each clause gives them."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from bot.config import DealConfig
+from bot.german import GermanText
 from bot.match import TermSet, normalise, sentences
 from bot.models import BidderMention, BidderStanding, Sighting
 from bot.statuses import strength
@@ -12,6 +14,38 @@ from bot.statuses import strength
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
 _CUE_REACH = 28
 _WORD = re.compile(r"[a-z0-9]+")
+# German grammar, not deal language, so not configured. A negated clause states no status
+# ("kein Interesse", "lehnt Gespräche ab" is configured as a whole); a conditional or planned one
+# ("könnte ein Angebot vorlegen", "erwägt ein Gebot", "will … bieten") states interest at most.
+_NEGATION = frozenset("nicht kein keine keinen keinem keiner keines nie niemals weder not no never".split())
+_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten could would might".split())
+_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten".split())
+# Words that open a clause of their own, with or without a comma, when a verb follows.
+_OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
+                     "whereas while after as".split())
+# A clause opening with one of these prepositions has a phrase before its verb that is background
+# ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
+_BACKGROUND = frozenset("nach trotz wegen angesichts".split())
+# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), spaced dashes.
+_HARD = re.compile(r"\s*[;:]\s+|\s+-+\s+|\s*\u2014\s*")
+_COMMA = re.compile(r",\s*")
+_SHARED: GermanText | None = None
+
+
+def _german() -> GermanText:
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = GermanText()
+    return _SHARED
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int  # offsets in the normalised part
+    end: int
+    cues: tuple[tuple[str, int, int, bool], ...]  # (status, start, end, a verb or phrase: not a bare noun)
+    negated: bool
+    conditional: bool
 
 
 @dataclass(frozen=True)
@@ -23,47 +57,99 @@ class BidderFinder:
     roles: TermSet
     role_of: dict
     cues: TermSet
+    german: GermanText | None = None
 
     @classmethod
-    def build(cls, deal: DealConfig) -> "BidderFinder":
+    def build(cls, deal: DealConfig, german: GermanText | None = None) -> "BidderFinder":
         owner = {a: b.name for b in deal.bidders for a in b.aliases}
         role_of = {cue: role for role, cues in deal.roles for cue in cues}
         context = [t for t, _ in deal.deal_terms] + list(deal.subject)
         return cls(deal, TermSet.build(owner, whole_word=True), owner, TermSet.build(context),
-                   TermSet.build(role_of), role_of, TermSet.build(deal.not_bidder_cues))
+                   TermSet.build(role_of), role_of, TermSet.build(deal.not_bidder_cues), german)
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
-        """Bidders in the order the text names them, each with its most advanced status."""
+        """Bidders in the order the text names them, each with the most advanced status a clause states."""
         found: dict[str, str | None] = {}
-        title_n = normalise(title)
-        parts = [title_n] + [normalise(s) for s in sentences(teaser)]
-        for part in parts:
-            hits = self.names.find(part)
+        for part, norm, is_title in self._parts(title, teaser):
+            hits = self.names.find(norm)
             if not hits:
                 continue
             # A name only counts as a bidder where the sentence speaks of the deal.
-            if part is not title_n and not self.context.search(part) and not self.roles.search(part):
+            if not is_title and not self.context.search(norm) and not self.roles.search(norm):
                 continue
-            cue_spans = [(s, e) for _, s, e in self.cues.find(part)]
-            role_spans = [(self.role_of[t], s, e) for t, s, e in self.roles.find(part)]
+            cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
+            clauses = None
             for alias, start, end in hits:
-                if self._qualified(part, start, end, cue_spans):
+                if self._qualified(norm, start, end, cue_spans):
                     continue
+                clauses = clauses or self.clauses(part)
                 name = self.alias_owner[alias]
-                role = _nearest(role_spans, start, end)
+                role = _status(clauses, start, end)
                 if name not in found or _rank(role) < _rank(found[name]):
                     found[name] = role
-        # A status stated once for the story ("Verhandlungen über Tiktok-Abspaltung in der
-        # Schlussphase") holds for bidders whose own sentence states none.
-        story_role = self._story_role(parts)
-        return tuple(BidderMention(name, role or story_role) for name, role in found.items())
+        return tuple(BidderMention(name, role) for name, role in found.items())
 
-    def _story_role(self, parts: list[str]) -> str | None:
-        for part in parts:  # the title first, then the teaser in order
-            roles = [self.role_of[t] for t, _, _ in self.roles.find(part)]
-            if roles:
-                return min(roles, key=_rank)
-        return None
+    def status_of(self, title: str, teaser: str, name: str) -> str | None:
+        """The status title and teaser give any name (a discovered one, not only a configured bidder)
+        by the same clause rules as `find`: the most advanced over the places it is named, else None."""
+        pattern = TermSet.build([name], whole_word=True)
+        best = None
+        for part, norm, _ in self._parts(title, teaser):
+            spans = [(s, e) for _, s, e in pattern.find(norm)]
+            if spans:
+                clauses = self.clauses(part)
+                for start, end in spans:
+                    role = _status(clauses, start, end)
+                    best = role if _rank(role) < _rank(best) else best
+        return best
+
+    def status_at(self, text: str, start: int, end: int) -> str | None:
+        """The status the clause around text[start:end] gives that span (offsets in `text` as written)."""
+        offsets = _offsets(text)
+        return _status(self.clauses(text), offsets[start], offsets[end])
+
+    @staticmethod
+    def _parts(title: str, teaser: str):
+        yield title, normalise(title), True
+        for s in sentences(teaser):
+            yield s, normalise(s), False
+
+    def clauses(self, part: str) -> list[Clause]:
+        """The part's clauses in order, with the status cues each states (offsets in normalise(part))."""
+        german = self.german or _german()
+        offsets = _offsets(part)
+        norm = normalise(part)
+        tokens = german.tokens(part)
+        out = []
+        for c_start, c_end in _split(norm, [(offsets[t.start], t) for t in tokens]):
+            out.append(self._clause(norm, c_start, c_end, german, part, offsets))
+        return out
+
+    def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, offsets) -> Clause:
+        text = norm[start:end]
+        # Lemmas make one cue of "will … kaufen", "wollen gemeinsam kaufen"; the split verb is joined
+        # within the clause only, so "gewinnt, … gehen leer aus" does not make "ausgewinnen".
+        o_start, o_end = offsets.index(start), offsets.index(end)
+        tokens = [(offsets[o_start + t.start], t) for t in german.tokens(part[o_start:o_end])]
+        lemma_text, lemma_at = "", []
+        for _, t in tokens:
+            lemma_at.append(len(lemma_text))
+            lemma_text += t.lemma + " "
+        hits = [(term, start + s, start + e) for term, s, e in self.roles.find(text)]
+        for term, s, _ in self.roles.find(lemma_text):
+            pos, t = tokens[bisect_right(lemma_at, s) - 1]
+            hits.append((term, pos, pos + len(normalise(t.text))))
+        cues = []
+        for term, s, e in hits:
+            inside = [t for pos, t in tokens if s <= pos < e]
+            # A bare noun ("Gebot", "Zuschlag") may only name the object of the clause's verb
+            # ("prüft ein Gebot"); a verb or a phrase states what happens.
+            noun = len(inside) == 1 and inside[0].pos.startswith(("NN", "NE"))
+            cues.append((self.role_of[term], s, e, not noun))
+        words = set(_WORD.findall(text))
+        negated = bool(words & _NEGATION) and not any(set(_WORD.findall(term)) & _NEGATION for term, _, _ in hits)
+        conditional = bool(words & _CONDITIONAL) or any(t.lemma in _PLAN_LEMMAS for _, t in tokens)
+        return Clause(start, end, tuple(cues), negated, conditional)
 
     @staticmethod
     def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
@@ -77,15 +163,63 @@ class BidderFinder:
         return False
 
 
-def _nearest(roles: list[tuple[str, int, int]], start: int, end: int) -> str | None:
-    if not roles:
-        return None
-    def distance(role: tuple[str, int, int]) -> int:
-        _, r_start, r_end = role
-        return 0 if r_start <= start < r_end else min(abs(r_start - end), abs(start - r_end))
+def _offsets(text: str) -> list[int]:
+    """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
+    out = [0]
+    for ch in text:
+        out.append(out[-1] + len(normalise(ch)))
+    return out
 
-    best = min(roles, key=lambda r: (distance(r), _rank(r[0])))
-    return best[0]
+
+def _split(norm: str, tokens: list) -> list[tuple[int, int]]:
+    """Clause boundaries: hard punctuation always; a comma or an opener word when a verb stands on
+    both sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); a background phrase
+    ("Nach der Absage an X") before its clause's first verb."""
+    cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
+    soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
+    for pos, t in tokens:
+        if normalise(t.text) in _OPENERS and pos > 0:
+            soft.setdefault(pos, pos)
+    verbs = [pos for pos, t in tokens if t.pos.startswith("V")]
+    bounds = sorted(set(cuts) | set(soft))
+    edges = [0] + bounds + [len(norm)]
+    for i, b in enumerate(bounds):
+        if b in cuts:
+            continue
+        left, right, after = edges[i], edges[i + 2], soft[b]
+        # An opener word needs a verb after it; a comma needs one on both sides.
+        left_ok = b == after or any(left <= v < b for v in verbs)
+        if not left_ok or not any(after <= v < right for v in verbs):
+            del soft[b]
+    spans, start = [], 0
+    for b in sorted(set(cuts) | set(soft)):
+        spans.append((start, b))
+        start = cuts.get(b, soft.get(b))
+    spans.append((start, len(norm)))
+    out = []
+    for s, e in spans:
+        first = next((t for pos, t in tokens if s <= pos < e), None)
+        verb = next((v for v in verbs if s < v < e), None)
+        if first is not None and normalise(first.text) in _BACKGROUND and verb is not None:
+            out += [(s, verb), (verb, e)]
+        elif e > s:
+            out.append((s, e))
+    return out
+
+
+def _status(clauses: list[Clause], start: int, end: int) -> str | None:
+    clause = next((c for c in clauses if c.start <= start < c.end), None)
+    if clause is None or clause.negated or not clause.cues:
+        return None
+    strong = [c for c in clause.cues if c[3]]
+    cues = strong or list(clause.cues)
+    def distance(cue) -> int:
+        _, c_start, c_end, _ = cue
+        return 0 if c_start <= start < c_end else min(abs(c_start - end), abs(start - c_end))
+    role = min(cues, key=lambda c: (distance(c), _rank(c[0])))[0]
+    if clause.conditional and role != "interested":
+        return None if role in ("rejected", "withdrawn") else "interested"
+    return role
 
 
 def _rank(role: str | None) -> int:
