@@ -14,21 +14,37 @@ from bot.statuses import strength
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
 _CUE_REACH = 28
 _WORD = re.compile(r"[a-z0-9]+")
-# German grammar, not deal language, so not configured. A negated clause states no status
-# ("kein Interesse", "lehnt Gespräche ab" is configured as a whole); a conditional or planned one
-# ("könnte ein Angebot vorlegen", "erwägt ein Gebot", "will … bieten") states interest at most.
-_NEGATION = frozenset("nicht kein keine keinen keinem keiner keines nie niemals weder not no never".split())
-_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten could would might".split())
+# German grammar, not deal language, so not configured. A negated clause states no status ("kein
+# Interesse", "verhandelt nicht"; a cue may hold its negation: "nicht weiter verfolgt"); a conditional,
+# planned or asked one ("könnte ein Angebot vorlegen", "erwägt ein Gebot", "ob X den Zuschlag erhält",
+# "um … zu beteiligen") states interest at most, and no loss or withdrawal.
+_NEGATION = frozenset("nicht nie niemals weder not never".split())
+_NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
+_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten ob falls "
+                         "could would might if whether".split())
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten".split())
-# Words that open a clause of their own, with or without a comma, when a verb follows.
+# Words that open a clause of their own, with or without a comma, when a verb follows them
+# (and, for the coordinating ones, when one precedes them too).
 _OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
                      "whereas while after as".split())
+_JOINERS = frozenset("und oder aber sondern and but".split())
 # A clause opening with one of these prepositions has a phrase before its verb that is background
 # ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
 _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
 # Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), spaced dashes.
 _HARD = re.compile(r"\s*[;:]\s+|\s+-+\s+|\s*\u2014\s*")
 _COMMA = re.compile(r",\s*")
+# Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
+# "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
+_PREDICATE = ("ADJ(D)", "ADV")
+# A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
+# only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
+_NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
+# A teaser clause that names no bidder but opens with one of these descriptions ("Der
+# Softwarekonzern aus Redmond geht leer aus") speaks of the one bidder its headline names.
+_DESCRIPTION = re.compile(r"^(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:konzern|unternehmen|start-up|startup|"
+                          r"dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|buendnis|milliardaer|"
+                          r"fonds|firma|riese)\b")
 _SHARED: GermanText | None = None
 
 
@@ -43,9 +59,10 @@ def _german() -> GermanText:
 class Clause:
     start: int  # offsets in the normalised part
     end: int
-    cues: tuple[tuple[str, int, int, bool], ...]  # (status, start, end, a verb or phrase: not a bare noun)
+    cues: tuple[tuple[str, int, int, bool], ...]  # (status, start, end, a verb or phrase: not a noun phrase)
     negated: bool
     conditional: bool
+    text: str
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,7 @@ class BidderFinder:
     roles: TermSet
     role_of: dict
     cues: TermSet
-    german: GermanText | None = None
+    german: GermanText | None = None  # the pipeline's text layer; a shared one is built when not given
 
     @classmethod
     def build(cls, deal: DealConfig, german: GermanText | None = None) -> "BidderFinder":
@@ -70,22 +87,33 @@ class BidderFinder:
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
         """Bidders in the order the text names them, each with the most advanced status a clause states."""
         found: dict[str, str | None] = {}
+        title_names: set[str] = set()
+        described: list[str | None] = []
         for part, norm, is_title in self._parts(title, teaser):
             hits = self.names.find(norm)
+            if not hits and is_title:
+                continue
+            clauses = self.clauses(part)
             if not hits:
+                described += [_status([c], c.start, c.start) for c in clauses if _DESCRIPTION.match(c.text)]
                 continue
             # A name only counts as a bidder where the sentence speaks of the deal.
-            if not is_title and not self.context.search(norm) and not self.roles.search(norm):
+            if not is_title and not self.context.search(norm) and not any(c.cues for c in clauses):
                 continue
             cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
-            clauses = None
             for alias, start, end in hits:
                 if self._qualified(norm, start, end, cue_spans):
                     continue
-                clauses = clauses or self.clauses(part)
                 name = self.alias_owner[alias]
+                if is_title:
+                    title_names.add(name)
                 role = _status(clauses, start, end)
                 if name not in found or _rank(role) < _rank(found[name]):
+                    found[name] = role
+        if len(title_names) == 1:
+            name = title_names.pop()
+            for role in described:
+                if _rank(role) < _rank(found[name]):
                     found[name] = role
         return tuple(BidderMention(name, role) for name, role in found.items())
 
@@ -119,11 +147,10 @@ class BidderFinder:
         german = self.german or _german()
         offsets = _offsets(part)
         norm = normalise(part)
-        tokens = german.tokens(part)
-        out = []
-        for c_start, c_end in _split(norm, [(offsets[t.start], t) for t in tokens]):
-            out.append(self._clause(norm, c_start, c_end, german, part, offsets))
-        return out
+        tokens = [(offsets[t.start], t) for t in german.tokens(part)]
+        cue_starts = [s for _, s, _ in self.roles.find(norm)]
+        return [self._clause(norm, start, end, german, part, offsets)
+                for start, end in _split(norm, tokens, cue_starts)]
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, offsets) -> Clause:
         text = norm[start:end]
@@ -142,15 +169,18 @@ class BidderFinder:
         cues = []
         for term, s, e in hits:
             inside = [t for pos, t in tokens if s <= pos < e]
-            # A bare noun ("Gebot", "Zuschlag") may only name the object of the clause's verb
-            # ("prüft ein Gebot"); a verb or a phrase states what happens.
-            noun = len(inside) == 1 and inside[0].pos.startswith(("NN", "NE"))
-            cues.append((self.role_of[term], s, e, not noun))
-        words = set(_WORD.findall(text))
-        negated = bool(words & _NEGATION) and not any(set(_WORD.findall(term)) & _NEGATION for term, _, _ in hits)
-        conditional = bool(words & _CONDITIONAL) or any(t.lemma in _PLAN_LEMMAS for _, t in tokens)
-        return Clause(start, end, tuple(cues), negated, conditional)
-
+            cues.append((self.role_of[term], s, e, not all(t.pos.startswith(_NOMINAL) for t in inside)))
+        words = [normalise(t.text) for _, t in tokens]
+        # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
+        negated = bool(set(words) & _NEGATION) or any(
+            w in _NEGATING_ARTICLE and any(tokens[i][0] <= s <= tokens[min(i + 3, len(tokens) - 1)][0]
+                                           for _, s, _ in hits) for i, w in enumerate(words))
+        if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
+            negated = False
+        conditional = bool(set(words) & _CONDITIONAL) or any(
+            t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and i + 1 < len(tokens) and tokens[i + 1][1].pos.startswith("V"))
+            for i, (_, t) in enumerate(tokens))
+        return Clause(start, end, tuple(cues), negated, conditional, text)
     @staticmethod
     def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
         """True when a cue sits right before the name ("laut CNBC", "Konkurrent Amazon") or
@@ -171,25 +201,39 @@ def _offsets(text: str) -> list[int]:
     return out
 
 
-def _split(norm: str, tokens: list) -> list[tuple[int, int]]:
-    """Clause boundaries: hard punctuation always; a comma or an opener word when a verb stands on
-    both sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); a background phrase
-    ("Nach der Absage an X") before its clause's first verb."""
+def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int]]:
+    """Clause boundaries: hard punctuation always; a comma or "und" where a statement stands on both
+    sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); an opener word ("während")
+    before a verb; a background phrase ("Nach der Absage an X") before its clause's first verb."""
     cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
     soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
+    joiners = set()
     for pos, t in tokens:
-        if normalise(t.text) in _OPENERS and pos > 0:
-            soft.setdefault(pos, pos)
+        word = normalise(t.text)
+        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
+            soft[pos] = pos
+            joiners.update([pos] if word in _JOINERS else [])
     verbs = [pos for pos, t in tokens if t.pos.startswith("V")]
-    bounds = sorted(set(cuts) | set(soft))
-    edges = [0] + bounds + [len(norm)]
-    for i, b in enumerate(bounds):
-        if b in cuts:
-            continue
-        left, right, after = edges[i], edges[i + 2], soft[b]
-        # An opener word needs a verb after it; a comma needs one on both sides.
-        left_ok = b == after or any(left <= v < b for v in verbs)
-        if not left_ok or not any(after <= v < right for v in verbs):
+    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV")]
+    predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
+    # Each candidate is judged within the stretch between the hard cuts and commas around it.
+    majors = sorted({0, len(norm)} | set(cuts) | {e for e in cuts.values()} | {p for p, e in soft.items() if p != e}
+                    | {e for p, e in soft.items() if p != e})
+    for b in sorted(soft):
+        after = soft[b]
+        left = majors[bisect_right(majors, b - 1) - 1] if b else 0
+        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
+        comma = b != after
+        # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
+        # ("… keine Antwort zu ihrem Vorschlag mit Oracle und Walmart erhalten" is one clause: its
+        # auxiliary waits for the participle); an opener word a verb after it.
+        if comma:
+            keep = any(left <= v < b for v in predicates) and any(after <= v < right for v in predicates)
+        elif b in joiners:
+            keep = any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)
+        else:
+            keep = any(after <= v < right for v in verbs)
+        if not keep:
             del soft[b]
     spans, start = [], 0
     for b in sorted(set(cuts) | set(soft)):
