@@ -20,8 +20,9 @@ _WORD = re.compile(r"[a-z0-9]+")
 # "um … zu beteiligen") states interest at most, and no loss or withdrawal.
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
-_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten ob falls "
-                         "could would might if whether".split())
+_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls could would might "
+                         "if".split())
+_QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten".split())
 # Words that open a clause of their own, with or without a comma, when a verb follows them
 # (and, for the coordinating ones, when one precedes them too).
@@ -87,13 +88,17 @@ class BidderFinder:
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
         """Bidders in the order the text names them, each with the most advanced status a clause states."""
         found: dict[str, str | None] = {}
+        story = None
         title_names: set[str] = set()
         described: list[str | None] = []
         for part, norm, is_title in self._parts(title, teaser):
             hits = self.names.find(norm)
-            if not hits and is_title:
-                continue
             clauses = self.clauses(part)
+            if not hits and is_title:
+                # A headline that names no bidder states the story's status ("Tiktok-Deal abgeschlossen",
+                # "Verhandlungen in der Schlussphase"): it holds for bidders whose clauses state none.
+                story = min((_status([c], c.start, c.start) for c in clauses), key=_rank, default=None)
+                continue
             if not hits:
                 described += [_status([c], c.start, c.start) for c in clauses if _DESCRIPTION.match(c.text)]
                 continue
@@ -115,7 +120,7 @@ class BidderFinder:
             for role in described:
                 if _rank(role) < _rank(found[name]):
                     found[name] = role
-        return tuple(BidderMention(name, role) for name, role in found.items())
+        return tuple(BidderMention(name, role or story) for name, role in found.items())
 
     def status_of(self, title: str, teaser: str, name: str) -> str | None:
         """The status title and teaser give any name (a discovered one, not only a configured bidder)
@@ -172,7 +177,7 @@ class BidderFinder:
             cues.append((self.role_of[term], s, e, not all(t.pos.startswith(_NOMINAL) for t in inside)))
         words = [normalise(t.text) for _, t in tokens]
         # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
-        negated = bool(set(words) & _NEGATION) or any(
+        negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(
             w in _NEGATING_ARTICLE and any(tokens[i][0] <= s <= tokens[min(i + 3, len(tokens) - 1)][0]
                                            for _, s, _ in hits) for i, w in enumerate(words))
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
