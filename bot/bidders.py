@@ -32,8 +32,9 @@ _JOINERS = frozenset("und oder aber sondern and but".split())
 # A clause opening with one of these prepositions has a phrase before its verb that is background
 # ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
 _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
-# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), spaced dashes.
-_HARD = re.compile(r"\s*[;:]\s+|\s+-+\s+|\s*\u2014\s*")
+# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
+# ("Wer kauft Tiktok? …"), spaced dashes.
+_HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
 _COMMA = re.compile(r",\s*")
 # Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
 # "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
@@ -94,13 +95,14 @@ class BidderFinder:
         for part, norm, is_title in self._parts(title, teaser):
             hits = self.names.find(norm)
             clauses = self.clauses(part)
-            if not hits and is_title:
-                # A headline that names no bidder states the story's status ("Tiktok-Deal abgeschlossen",
-                # "Verhandlungen in der Schlussphase"): it holds for bidders whose clauses state none.
-                story = min((_status([c], c.start, c.start) for c in clauses), key=_rank, default=None)
-                continue
+            if not is_title:
+                described += [_status([c], c.start, c.start) for c in clauses if _DESCRIPTION.match(c.text)
+                              and not any(c.start <= h_start < c.end for _, h_start, _ in hits)]
             if not hits:
-                described += [_status([c], c.start, c.start) for c in clauses if _DESCRIPTION.match(c.text)]
+                if is_title:
+                    # A headline that names no bidder states the story's status ("Tiktok-Deal
+                    # abgeschlossen"): it holds for bidders whose clauses state none.
+                    story = min((_status([c], c.start, c.start) for c in clauses), key=_rank, default=None)
                 continue
             # A name only counts as a bidder where the sentence speaks of the deal.
             if not is_title and not self.context.search(norm) and not any(c.cues for c in clauses):
