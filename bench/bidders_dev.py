@@ -11,11 +11,15 @@ Figures per half:
   (the canonical name or one of its aliases), since the finder cannot find names it is not given;
 - the labelled bidders the config does not know;
 - ms per item for `find` (title and teaser), the German text layer warm.
-Then the relevance set's figure as bench/relevance.py prints it ("role agreement").
+Then the relevance set's figure as bench/relevance.py prints it ("role agreement"), and the same
+figures on the two other deals' sets (tests/data/deal_commerzbank_dev.jsonl, deal_covestro_dev.jsonl:
+relevant items only, split the same way), with the shipped status cues and only the target and acquirer
+configured as tests/data/bidders_dev.md gives them: German takeover language beyond the TikTok sale.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -26,9 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.bidders import BidderFinder  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.config import BidderConfig, load_config  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "bidders_dev.jsonl"
+# The other deals, configured by names only (tests/data/bidders_dev.md, "Config blocks").
+DEALS = {
+    "commerzbank": (("Commerzbank", "Coba"), BidderConfig(
+        "UniCredit", ("UniCredit", "Unicredit", "Andrea Orcel", "Orcel", "HypoVereinsbank", "HVB"))),
+    "covestro": (("Covestro",), BidderConfig(
+        "ADNOC", ("ADNOC", "Adnoc", "Abu Dhabi National Oil Company", "XRG", "Sultan Al Jaber", "Al Jaber"))),
+}
 
 
 def load(path: Path = DATA) -> list[dict]:
@@ -118,6 +129,15 @@ def main() -> int:
             f"{a}->{b} {c}" for (a, b), c in r["confusion"].most_common()))
         for item, wrong in r["errors"]:
             print(f"{item['id']} {wrong}\n   T: {item['title']}\n   S: {item['teaser']}")
+    for deal, (subject, bidder) in DEALS.items():
+        other = dataclasses.replace(config.deal, subject=subject, bidders=(bidder,))
+        deal_items = [i for i in load(ROOT / "tests" / "data" / f"deal_{deal}_dev.jsonl") if i.get("relevant")]
+        for which in ("dev", "held-out"):
+            report(f"{deal} {which}", evaluate(BidderFinder.build(other), half(deal_items, which),
+                                               canonical(other)))
+        if args.show_errors:
+            for item, wrong in evaluate(BidderFinder.build(other), half(deal_items, "dev"), canonical(other))["errors"]:
+                print(f"{item['id']} {wrong}\n   T: {item['title']}\n   S: {item['teaser']}")
     if not args.no_relevance:
         from bench.relevance import evaluate as relevance
         rel = relevance(ROOT / "tests" / "data" / "relevance_dev.jsonl", Path(args.config), repeat=1)
