@@ -64,6 +64,7 @@ class Clause:
     cues: tuple[tuple[str, int, int, bool], ...]  # (status, start, end, a verb or phrase: not a noun phrase)
     negated: bool
     conditional: bool
+    planned: bool  # "sollen": a report keeps talks or a withdrawal ("soll verhandeln"), but not a done deal
     text: str
 
 
@@ -187,7 +188,8 @@ class BidderFinder:
         conditional = bool(set(words) & _CONDITIONAL) or any(
             t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and i + 1 < len(tokens) and tokens[i + 1][1].pos.startswith("V"))
             for i, (_, t) in enumerate(tokens))
-        return Clause(start, end, tuple(cues), negated, conditional, text)
+        planned = any(t.lemma == "sollen" for _, t in tokens)
+        return Clause(start, end, tuple(cues), negated, conditional, planned, text)
     @staticmethod
     def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
         """True when a cue sits right before the name ("laut CNBC", "Konkurrent Amazon") or
@@ -270,6 +272,8 @@ def _status(clauses: list[Clause], start: int, end: int) -> str | None:
     role = min(cues, key=lambda c: (distance(c), _rank(c[0])))[0]
     if clause.conditional and role != "interested":
         return None if role in ("rejected", "withdrawn") else "interested"
+    if clause.planned and role == "approved":
+        return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
     return role
 
 
