@@ -77,6 +77,7 @@ class BidderFinder:
     roles: TermSet
     role_of: dict
     cues: TermSet
+    deal_words: TermSet
     german: GermanText | None = None  # the pipeline's text layer; a shared one is built when not given
 
     @classmethod
@@ -85,7 +86,8 @@ class BidderFinder:
         role_of = {cue: role for role, cues in deal.roles for cue in cues}
         context = [t for t, _ in deal.deal_terms] + list(deal.subject)
         return cls(deal, TermSet.build(owner, whole_word=True), owner, TermSet.build(context),
-                   TermSet.build(role_of), role_of, TermSet.build(deal.not_bidder_cues), german)
+                   TermSet.build(role_of), role_of, TermSet.build(deal.not_bidder_cues),
+                   TermSet.build(t for t, _ in deal.deal_terms), german)
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
         """Bidders in the order the text names them, each with the most advanced status a clause states."""
@@ -101,9 +103,11 @@ class BidderFinder:
                               and not any(c.start <= h_start < c.end for _, h_start, _ in hits)]
             if not hits:
                 if is_title:
-                    # A headline that names no bidder states the story's status ("Tiktok-Deal
-                    # abgeschlossen"): it holds for bidders whose clauses state none.
-                    story = min((_status([c], c.start, c.start) for c in clauses), key=_rank, default=None)
+                    # A headline that names no bidder states the story's status where it speaks of the
+                    # deal ("Tiktok-Deal abgeschlossen", not "Richter stoppt Download-Verbot"): it holds
+                    # for bidders whose clauses state none.
+                    story = min((_status([c], c.start, c.start) for c in clauses if self.deal_words.search(c.text)),
+                                key=_rank, default=None)
                 continue
             # A name only counts as a bidder where the sentence speaks of the deal.
             if not is_title and not self.context.search(norm) and not any(c.cues for c in clauses):
@@ -269,7 +273,7 @@ def _status(clauses: list[Clause], start: int, end: int) -> str | None:
     def distance(cue) -> int:
         _, c_start, c_end, _ = cue
         return 0 if c_start <= start < c_end else min(abs(c_start - end), abs(start - c_end))
-    role = min(cues, key=lambda c: (distance(c), _rank(c[0])))[0]
+    role = min(cues, key=lambda c: (_rank(c[0]), distance(c)))[0]
     if clause.conditional and role != "interested":
         return None if role in ("rejected", "withdrawn") else "interested"
     if clause.planned and role == "approved":
