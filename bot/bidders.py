@@ -20,8 +20,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 # "um … zu beteiligen") states interest at most, and no loss or withdrawal.
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
-_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls could would might "
-                         "if".split())
+_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
+                         "might if".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten".split())
 # Words that open a clause of their own, with or without a comma, when a verb follows them
@@ -44,9 +44,13 @@ _PREDICATE = ("ADJ(D)", "ADV")
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 # A teaser clause that names no bidder but opens with one of these descriptions ("Der
 # Softwarekonzern aus Redmond geht leer aus") speaks of the one bidder its headline names.
-_DESCRIPTION = re.compile(r"^(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:konzern|unternehmen|start-up|startup|"
+_DESCRIPTION = re.compile(r"^(?:(?:er|sie|es)\s|(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:konzern|unternehmen|start-up|startup|"
                           r"dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|buendnis|milliardaer|"
-                          r"fonds|firma|riese)\b")
+                          r"fonds|firma|riese)\b)")
+# A bidder named where one of these stands in its clause without a status of its own bids with the
+# others ("Mit im Boot ist Investor Kevin O'Leary", "Teil des Konsortiums um Oracle"): it shares the
+# headline's status.
+_PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|an der seite")
 _SHARED: GermanText | None = None
 
 
@@ -95,6 +99,7 @@ class BidderFinder:
         story = None
         title_names: set[str] = set()
         described: list[str | None] = []
+        partners: set[str] = set()
         for part, norm, is_title in self._parts(title, teaser):
             hits = self.names.find(norm)
             clauses = self.clauses(part)
@@ -120,13 +125,21 @@ class BidderFinder:
                 if is_title:
                     title_names.add(name)
                 role = _status(clauses, start, end)
+                if role is None and not is_title:
+                    clause = next((c for c in clauses if c.start <= start < c.end), None)
+                    if clause is not None and not clause.negated and _PARTNER.search(clause.text):
+                        partners.add(name)
                 if name not in found or _rank(role) < _rank(found[name]):
                     found[name] = role
         if len(title_names) == 1:
-            name = title_names.pop()
+            name = next(iter(title_names))
             for role in described:
                 if _rank(role) < _rank(found[name]):
                     found[name] = role
+        lead = min((found[n] for n in title_names), key=_rank, default=None)
+        for name in partners:
+            if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
+                found[name] = lead
         return tuple(BidderMention(name, role or story) for name, role in found.items())
 
     def status_of(self, title: str, teaser: str, name: str) -> str | None:
@@ -232,9 +245,10 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
     # Each candidate is judged within the stretch between the hard cuts and commas around it.
     majors = sorted({0, len(norm)} | set(cuts) | {e for e in cuts.values()} | {p for p, e in soft.items() if p != e}
                     | {e for p, e in soft.items() if p != e})
+    last = 0  # where the clause before a candidate starts: the last cut or kept candidate
     for b in sorted(soft):
         after = soft[b]
-        left = majors[bisect_right(majors, b - 1) - 1] if b else 0
+        left = max(last, max((e for c, e in cuts.items() if c < b), default=0))
         right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
         comma = b != after
         # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
@@ -248,6 +262,8 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
             keep = any(after <= v < right for v in verbs)
         if not keep:
             del soft[b]
+        else:
+            last = after
     spans, start = [], 0
     for b in sorted(set(cuts) | set(soft)):
         spans.append((start, b))
