@@ -69,6 +69,7 @@ class Clause:
     negated: bool
     conditional: bool
     planned: bool  # "sollen": a report keeps talks or a withdrawal ("soll verhandeln"), but not a done deal
+    intent: bool  # "wollen" without a conditional: "will über den Kauf verhandeln" is entering talks
     text: str
 
 
@@ -206,7 +207,8 @@ class BidderFinder:
             t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and i + 1 < len(tokens) and tokens[i + 1][1].pos.startswith("V"))
             for i, (_, t) in enumerate(tokens))
         planned = any(t.lemma == "sollen" for _, t in tokens)
-        return Clause(start, end, tuple(cues), negated, conditional, planned, text)
+        intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
+        return Clause(start, end, tuple(cues), negated, conditional, planned, intent, text)
     @staticmethod
     def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
         """True when a cue sits right before the name ("laut CNBC", "Konkurrent Amazon") or
@@ -290,7 +292,7 @@ def _status(clauses: list[Clause], start: int, end: int) -> str | None:
         _, c_start, c_end, _ = cue
         return 0 if c_start <= start < c_end else min(abs(c_start - end), abs(start - c_end))
     role = min(cues, key=lambda c: (_rank(c[0]), distance(c)))[0]
-    if clause.conditional and role != "interested":
+    if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
         return None if role in ("rejected", "withdrawn") else "interested"
     if clause.planned and role == "approved":
         return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
