@@ -105,6 +105,28 @@ def test_any_name_gets_a_status_by_the_same_rules(finder):
     assert finder.status_at(text, text.index("Bain"), text.index("Bain") + 4) == "negotiating"
 
 
+@pytest.mark.parametrize("title, name, expected", [
+    # German takeover language beyond the configured deal, through the status of any name.
+    ("Siemens übernimmt Altair für zehn Milliarden Dollar", "Siemens", "approved"),
+    ("Kartellamt genehmigt Übernahme durch Vonovia", "Vonovia", "approved"),
+    ("Übernahme durch Vonovia unter Dach und Fach", "Vonovia", "approved"),
+    ("Deutsche Wohnen weist Offerte von Vonovia zurück", "Vonovia", "rejected"),
+    ("EU-Kommission stoppt Übernahme von Tele Columbus durch Vodafone", "Vodafone", "rejected"),
+    ("Der Verkauf an Bain ist geplatzt, Advent übernimmt", "Bain", "rejected"),
+    ("Der Verkauf an Bain ist geplatzt, Advent übernimmt", "Advent", "approved"),
+    ("Cinven verhandelt exklusiv über Stada, nachdem Advent ausgestiegen ist", "Advent", "withdrawn"),
+    ("Cinven verhandelt exklusiv über Stada, nachdem Advent ausgestiegen ist", "Cinven", "negotiating"),
+    ("Liberty Steel bläst Übernahme von Thyssenkrupp ab", "Liberty Steel", "withdrawn"),
+    ("Advent legt nach: 40 Euro je Aktie", "Advent", "bid_submitted"),
+    ("Unicredit hat ein Auge auf die Commerzbank geworfen", "Unicredit", "interested"),
+    ("Commerzbank lehnt Gespräche mit Unicredit ab", "Unicredit", "rejected"),
+    ("Advent will Stada nicht mehr übernehmen", "Advent", None),
+    ("Die Verhandlungen zwischen Adnoc und Covestro sind gescheitert", "Adnoc", "rejected"),
+])
+def test_takeover_language_in_general(finder, title, name, expected):
+    assert finder.status_of(title, "", name) == expected
+
+
 def test_status_agreement_on_the_development_half(finder, shipped_config):
     known = canonical(shipped_config.deal)
     items = load()
