@@ -15,13 +15,14 @@ _CUE_REACH = 28
 _WORD = re.compile(r"[a-z0-9]+")
 # A bidder named where one of these stands in its clause without a status of its own bids with the
 # others ("Mit im Boot ist Investor Kevin O'Leary", "Teil des Konsortiums um Oracle"): it shares the
-# headline's status. A teaser clause that names no bidder but opens with a pronoun or a company
-# description ("Der Softwarekonzern aus Redmond geht leer aus") speaks of the one bidder its headline names.
+# headline's status. A teaser clause that opens with a pronoun or holds a company description ("Der
+# Softwarekonzern aus Redmond geht leer aus", "… verhandelt die Supermarktkette nun mit Oracle") speaks of
+# the one bidder its headline names.
 _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|"
                       r"an der seite")
 _COMPANY = (r"konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese")
-_DESCRIPTION = re.compile(rf"^(?:(?:er|sie|es)\s|(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b)")
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es)\s|(?:^|\s)(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b")
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,7 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [status([c], c.start) for c in clauses if _DESCRIPTION.match(c.text)
-                              and not any(c.start <= h_start < c.end for _, h_start, _ in hits)]
+                described += [status([c], c.start) for c in clauses if _DESCRIPTION.search(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
