@@ -22,6 +22,10 @@ _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusam
                       r"an der seite")
 _COMPANY = (r"konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese")
+# A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
+# abgeschlossen") speaks of the headline's single bidder too.
+_PROCESS = re.compile(r"^(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|uebernahme|"
+                      r"transaktion|verkauf|vereinbarung|einigung|abschluss)")
 _DESCRIPTION = re.compile(rf"^(?:er|sie|es)\s|(?:^|\s)(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b")
 
 
@@ -71,7 +75,8 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [status([c], c.start) for c in clauses if _DESCRIPTION.search(c.text)]
+                described += [status([c], c.start) for c in clauses
+                              if _DESCRIPTION.search(c.text) or _PROCESS.match(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
