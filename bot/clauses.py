@@ -19,7 +19,7 @@ _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split(
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
                          "might if".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
-_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten".split())
+_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen".split())
 # Words that open a clause of their own, with or without a comma, when a verb follows them
 # (and, for the coordinating ones, when one precedes them too).
 _OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
