@@ -20,6 +20,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 # the one bidder its headline names.
 _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|"
                       r"an der seite")
+# A name right after these is the buyer in someone else's phrase ("Verkauf an X", "Übernahme durch X").
+_BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
 _COMPANY = (r"konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
@@ -96,6 +98,8 @@ class BidderFinder:
                 if is_title:
                     title_names.add(name)
                 role = status(clauses, start)
+                if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
+                    role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's
                 if role is None and not is_title:
                     clause = next((c for c in clauses if c.start <= start < c.end), None)
                     if clause is not None and not clause.negated and _PARTNER.search(clause.text):

@@ -82,6 +82,7 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
     ("Oracle soll die Sicherheit von Tiktok USA übernehmen", "", {"Oracle": None}),
     ("Tiktok-Deal: Amazon und Perplexity könnten leer ausgehen", "", {"Amazon": None, "Perplexity": None}),
     ("Tiktok-Verkauf: Ob Perplexity den Zuschlag erhält, ist offen", "", {"Perplexity": None}),
+    ("Peking erwägt Verkauf von Tiktok an Musk", "", {"Elon Musk": None}),
     # A headline that names no bidder gives the story's status; a description refers to the headline's bidder.
     ("Tiktok-Deal abgeschlossen", "Oracle hostet künftig die Daten von Tiktok USA.", {"Oracle": "approved"}),
     ("Twitter will bei Tiktok mitmischen", "Der Kurznachrichtendienst hat Vorgespräche mit Bytedance geführt.",
