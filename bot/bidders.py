@@ -70,7 +70,7 @@ class BidderFinder:
     def _find(self, title: str, teaser: str, names: TermSet, owner: dict) -> tuple[BidderMention, ...]:
         found: dict[str, str | None] = {}
         story = None
-        title_names: set[str] = set()
+        title_names: dict[str, None] = {}  # in the order the headline names them
         described: list[str | None] = []
         partners: set[str] = set()
         for part, norm, is_title in self._parts(title, teaser):
@@ -96,7 +96,7 @@ class BidderFinder:
                     continue
                 name = owner[alias]
                 if is_title:
-                    title_names.add(name)
+                    title_names[name] = None
                 role = status(clauses, start)
                 if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
                     role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's
@@ -111,7 +111,8 @@ class BidderFinder:
             for role in described:
                 if rank(role) < rank(found[name]):
                     found[name] = role
-        lead = min((found[n] for n in title_names), key=rank, default=None)
+        # Partners bid with the headline's subject: the bidder it names first.
+        lead = found[next(iter(title_names))] if title_names else None
         for name in partners:
             if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
                 found[name] = lead
