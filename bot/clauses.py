@@ -38,6 +38,8 @@ _PREDICATE = ("ADJ(D)", "ADV")
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
+_AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
+_PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 _SHARED: GermanText | None = None
 
 
@@ -53,7 +55,8 @@ def _german() -> GermanText:
 class Clause:
     start: int  # offsets in the normalised part
     end: int
-    cues: tuple[tuple[str, int, int, bool], ...]  # (status, start, end, a verb or phrase: not a noun phrase)
+    # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach")
+    cues: tuple[tuple[str, int, int, bool, bool], ...]
     negated: bool
     conditional: bool
     planned: bool  # "sollen": a report keeps talks or a withdrawal ("soll verhandeln"), but not a done deal
@@ -97,7 +100,11 @@ class ClauseReader:
         cues = []
         for term, s, e in hits:
             inside = [t for pos, t in tokens if s <= pos < e]
-            cues.append((self.role_of[term], s, e, not all(t.pos.startswith(_NOMINAL) for t in inside)))
+            nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
+            # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
+            # speaks only of the names in its own phrase.
+            background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
+            cues.append((self.role_of[term], s, e, not nominal, background))
         words = [normalise(t.text) for _, t in tokens]
         # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
         negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(
@@ -183,7 +190,10 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     clause = next((c for c in clauses if c.start <= pos < c.end), None)
     if clause is None or clause.negated or not clause.cues:
         return None
-    cues = [c for c in clause.cues if c[3]] or clause.cues
+    cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
+    cues = [c for c in cues if c[3]] or cues
+    if not cues:
+        return None
     role = min((c[0] for c in cues), key=rank)
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
         return None if role in ("rejected", "withdrawn") else "interested"

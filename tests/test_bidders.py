@@ -9,7 +9,7 @@ from bot.statuses import KEYS, label
 
 # Status agreement reached on the development half of tests/data/bidders_dev.jsonl (odd ids), rounded
 # down; the held-out half (even ids) is printed, not asserted (see bench/bidders_dev.py).
-DEV_AGREEMENT_FLOOR = 0.80
+DEV_AGREEMENT_FLOOR = 0.85
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +83,9 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
     ("Tiktok-Deal: Amazon und Perplexity könnten leer ausgehen", "", {"Amazon": None, "Perplexity": None}),
     ("Tiktok-Verkauf: Ob Perplexity den Zuschlag erhält, ist offen", "", {"Perplexity": None}),
     ("Peking erwägt Verkauf von Tiktok an Musk", "", {"Elon Musk": None}),
+    # A noun phrase after "nach" is background: it speaks of the names in its own phrase.
+    ("Walmart hat nach dem Aus seines Partners Microsoft Interesse an Tiktok", "",
+     {"Walmart": "interested", "Microsoft": "rejected"}),
     # A headline that names no bidder gives the story's status; a description refers to the headline's bidder.
     ("Tiktok-Deal abgeschlossen", "Oracle hostet künftig die Daten von Tiktok USA.", {"Oracle": "approved"}),
     ("Twitter will bei Tiktok mitmischen", "Der Kurznachrichtendienst hat Vorgespräche mit Bytedance geführt.",
