@@ -22,7 +22,7 @@ _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusam
                       r"an der seite")
 # A name right after these is the buyer in someone else's phrase ("Verkauf an X", "Übernahme durch X").
 _BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
-_COMPANY = (r"konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
+_COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
 # abgeschlossen") speaks of the headline's single bidder too.

@@ -18,6 +18,7 @@ _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
                          "might if".split())
+_NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen".split())
 # Words that open a clause of their own, with or without a comma, when a verb follows them
@@ -106,6 +107,8 @@ class ClauseReader:
             background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
             cues.append((self.role_of[term], s, e, not nominal, background))
         words = [normalise(t.text) for _, t in tokens]
+        if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
+            cues = [c for c in cues if c[0] != "rejected"]
         # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
         negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(
             w in _NEGATING_ARTICLE and any(tokens[i][0] <= s <= tokens[min(i + 3, len(tokens) - 1)][0]
@@ -117,7 +120,9 @@ class ClauseReader:
         conditional = bool(set(words) & _CONDITIONAL) or any(
             t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and after.startswith("V"))
             for (_, t), after in zip(tokens, pos_after))
-        planned = any(t.lemma == "sollen" for _, t in tokens)
+        # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
+        planned = any(t.lemma == "sollen" for _, t in tokens) and not any(
+            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:]))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
         return Clause(start, end, tuple(cues), negated, conditional, planned, intent, text)
 

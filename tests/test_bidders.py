@@ -83,6 +83,10 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
     ("Tiktok-Deal: Amazon und Perplexity könnten leer ausgehen", "", {"Amazon": None, "Perplexity": None}),
     ("Tiktok-Verkauf: Ob Perplexity den Zuschlag erhält, ist offen", "", {"Perplexity": None}),
     ("Peking erwägt Verkauf von Tiktok an Musk", "", {"Elon Musk": None}),
+    ("Oracle soll den Tiktok-Zuschlag erhalten haben", "", {"Oracle": "approved"}),  # a report of a fact
+    ("Microsoft lehnt Kommentar zu Tiktok ab", "", {"Microsoft": None}),
+    ("Tiktok-Übernahme: Microsoft nicht mehr im Rennen", "", {"Microsoft": "rejected"}),
+    ("Oracle und Walmart würden gemeinsam für Tiktok bieten", "", {"Oracle": "interested", "Walmart": "interested"}),
     # A noun phrase after "nach" is background: it speaks of the names in its own phrase.
     ("Walmart hat nach dem Aus seines Partners Microsoft Interesse an Tiktok", "",
      {"Walmart": "interested", "Microsoft": "rejected"}),
