@@ -1,17 +1,34 @@
-"""Find the companies an item names as bidders, and the status the text gives each."""
+"""Find the companies an item names as bidders, and the status each clause gives them."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
 from bot.config import DealConfig
+from bot.clauses import ClauseReader, offsets, rank, status
+from bot.german import GermanText
 from bot.match import TermSet, normalise, sentences
 from bot.models import BidderMention, BidderStanding, Sighting
-from bot.statuses import strength
 
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
 _CUE_REACH = 28
 _WORD = re.compile(r"[a-z0-9]+")
+# A bidder named where one of these stands in its clause without a status of its own bids with the
+# others ("Mit im Boot ist Investor Kevin O'Leary", "Teil des Konsortiums um Oracle"): it shares the
+# headline's status. A teaser clause that opens with a pronoun or holds a company description ("Der
+# Softwarekonzern aus Redmond geht leer aus", "… verhandelt die Supermarktkette nun mit Oracle") speaks of
+# the one bidder its headline names.
+_PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|"
+                      r"an der seite")
+# A name right after these is the buyer in someone else's phrase ("Verkauf an X", "Übernahme durch X").
+_BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
+_COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
+            r"buendnis|milliardaer|fonds|firma|riese")
+# A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
+# abgeschlossen") speaks of the headline's single bidder too.
+_PROCESS = re.compile(r"^(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|uebernahme|"
+                      r"transaktion|verkauf|vereinbarung|einigung|abschluss)")
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es)\s|(?:^|\s)(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b")
 
 
 @dataclass(frozen=True)
@@ -23,47 +40,89 @@ class BidderFinder:
     roles: TermSet
     role_of: dict
     cues: TermSet
+    deal_words: TermSet
+    reader: ClauseReader
 
     @classmethod
-    def build(cls, deal: DealConfig) -> "BidderFinder":
+    def build(cls, deal: DealConfig, german: GermanText | None = None) -> "BidderFinder":
         owner = {a: b.name for b in deal.bidders for a in b.aliases}
         role_of = {cue: role for role, cues in deal.roles for cue in cues}
         context = [t for t, _ in deal.deal_terms] + list(deal.subject)
+        roles = TermSet.build(role_of)
         return cls(deal, TermSet.build(owner, whole_word=True), owner, TermSet.build(context),
-                   TermSet.build(role_of), role_of, TermSet.build(deal.not_bidder_cues))
+                   roles, role_of, TermSet.build(deal.not_bidder_cues),
+                   TermSet.build(t for t, _ in deal.deal_terms), ClauseReader(roles, role_of, german))
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
-        """Bidders in the order the text names them, each with its most advanced status."""
+        """Bidders in the order the text names them, each with the most advanced status a clause states."""
+        return self._find(title, teaser, self.names, self.alias_owner)
+
+    def status_of(self, title: str, teaser: str, name: str) -> str | None:
+        """The status title and teaser give any name (a discovered one, not only a configured bidder) by
+        the same rules as `find`; None where it is named without one, or not as a bidder ("laut X")."""
+        found = self._find(title, teaser, TermSet.build([name], whole_word=True), {name: name})
+        return found[0].role if found else None
+
+    def status_at(self, text: str, start: int, end: int) -> str | None:
+        """The status the clause around text[start:end] states (offsets in `text` as written)."""
+        return status(self.reader.read(text), offsets(text)[start])
+
+    def _find(self, title: str, teaser: str, names: TermSet, owner: dict) -> tuple[BidderMention, ...]:
         found: dict[str, str | None] = {}
-        title_n = normalise(title)
-        parts = [title_n] + [normalise(s) for s in sentences(teaser)]
-        for part in parts:
-            hits = self.names.find(part)
+        story = None
+        title_names: dict[str, None] = {}  # in the order the headline names them
+        described: list[str | None] = []
+        partners: set[str] = set()
+        for part, norm, is_title in self._parts(title, teaser):
+            hits = names.find(norm)
+            clauses = self.reader.read(part)
+            if not is_title:
+                described += [status([c], c.start) for c in clauses
+                              if _DESCRIPTION.search(c.text) or _PROCESS.match(c.text)]
             if not hits:
+                if is_title:
+                    # A headline that names no bidder states the story's status where it speaks of the
+                    # deal ("Tiktok-Deal abgeschlossen", not "Richter stoppt Download-Verbot"): it holds
+                    # for bidders whose clauses state none.
+                    story = min((status([c], c.start) for c in clauses if self.deal_words.search(c.text)),
+                                key=rank, default=None)
                 continue
             # A name only counts as a bidder where the sentence speaks of the deal.
-            if part is not title_n and not self.context.search(part) and not self.roles.search(part):
+            if not is_title and not self.context.search(norm) and not any(c.cues for c in clauses):
                 continue
-            cue_spans = [(s, e) for _, s, e in self.cues.find(part)]
-            role_spans = [(self.role_of[t], s, e) for t, s, e in self.roles.find(part)]
+            cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
             for alias, start, end in hits:
-                if self._qualified(part, start, end, cue_spans):
+                if self._qualified(norm, start, end, cue_spans):
                     continue
-                name = self.alias_owner[alias]
-                role = _nearest(role_spans, start, end)
-                if name not in found or _rank(role) < _rank(found[name]):
+                name = owner[alias]
+                if is_title:
+                    title_names[name] = None
+                role = status(clauses, start)
+                if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
+                    role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's
+                if role is None and not is_title:
+                    clause = next((c for c in clauses if c.start <= start < c.end), None)
+                    if clause is not None and not clause.negated and _PARTNER.search(clause.text):
+                        partners.add(name)
+                if name not in found or rank(role) < rank(found[name]):
                     found[name] = role
-        # A status stated once for the story ("Verhandlungen über Tiktok-Abspaltung in der
-        # Schlussphase") holds for bidders whose own sentence states none.
-        story_role = self._story_role(parts)
-        return tuple(BidderMention(name, role or story_role) for name, role in found.items())
+        if len(title_names) == 1:
+            name = next(iter(title_names))
+            for role in described:
+                if rank(role) < rank(found[name]):
+                    found[name] = role
+        # Partners bid with the headline's subject: the bidder it names first.
+        lead = found[next(iter(title_names))] if title_names else None
+        for name in partners:
+            if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
+                found[name] = lead
+        return tuple(BidderMention(name, role or story) for name, role in found.items())
 
-    def _story_role(self, parts: list[str]) -> str | None:
-        for part in parts:  # the title first, then the teaser in order
-            roles = [self.role_of[t] for t, _, _ in self.roles.find(part)]
-            if roles:
-                return min(roles, key=_rank)
-        return None
+    @staticmethod
+    def _parts(title: str, teaser: str):
+        yield title, normalise(title), True
+        for s in sentences(teaser):
+            yield s, normalise(s), False
 
     @staticmethod
     def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
@@ -75,22 +134,6 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
-
-
-def _nearest(roles: list[tuple[str, int, int]], start: int, end: int) -> str | None:
-    if not roles:
-        return None
-    def distance(role: tuple[str, int, int]) -> int:
-        _, r_start, r_end = role
-        return 0 if r_start <= start < r_end else min(abs(r_start - end), abs(start - r_end))
-
-    best = min(roles, key=lambda r: (distance(r), _rank(r[0])))
-    return best[0]
-
-
-def _rank(role: str | None) -> int:
-    """Lower is stronger: when one item gives several statuses, the one furthest along the deal wins."""
-    return -strength(role)
 
 
 def sightings(mentions: tuple[BidderMention, ...], published, source: str, link: str,

@@ -1,0 +1,212 @@
+"""Clauses of German news text and the status each states: clause splitting, negation, conditionals, plans."""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from bot.german import GermanText
+from bot.match import TermSet, normalise
+from bot.statuses import strength
+
+_WORD = re.compile(r"[a-z0-9]+")
+# German grammar, not deal language, so not configured. A negated clause states no status ("kein
+# Interesse", "verhandelt nicht"; a cue may hold its negation: "nicht weiter verfolgt"); a conditional,
+# planned or asked one ("könnte ein Angebot vorlegen", "erwägt ein Gebot", "ob X den Zuschlag erhält",
+# "um … zu beteiligen") states interest at most, and no loss or withdrawal.
+_NEGATION = frozenset("nicht nie niemals weder not never".split())
+_NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
+_CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
+                         "might if".split())
+_NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+_QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
+_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen".split())
+# Words that open a clause of their own, with or without a comma, when a verb follows them
+# (and, for the coordinating ones, when one precedes them too).
+_OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
+                     "whereas while after as".split())
+_JOINERS = frozenset("und oder aber sondern and but".split())
+# A clause opening with one of these prepositions has a phrase before its verb that is background
+# ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
+_BACKGROUND = frozenset("nach trotz wegen angesichts".split())
+# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
+# ("Wer kauft Tiktok? …"), spaced dashes.
+_HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
+_COMMA = re.compile(r",\s*")
+# Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
+# "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
+_PREDICATE = ("ADJ(D)", "ADV")
+# A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
+# only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
+_NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
+_AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
+_PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
+_SHARED: GermanText | None = None
+
+
+def _german() -> GermanText:
+    """One text layer per process for readers not given the pipeline's (HanTa's model is ~48 MB)."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = GermanText()
+    return _SHARED
+
+
+@dataclass(frozen=True)
+class Clause:
+    start: int  # offsets in the normalised part
+    end: int
+    # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach")
+    cues: tuple[tuple[str, int, int, bool, bool], ...]
+    negated: bool
+    conditional: bool
+    planned: bool  # "sollen": a report keeps talks or a withdrawal ("soll verhandeln"), but not a done deal
+    intent: bool  # "wollen" without a conditional: "will über den Kauf verhandeln" is entering talks
+    text: str
+
+
+class ClauseReader:
+    """Splits a sentence into clauses and finds the configured status cues in each, as written and as
+    lemmas (a cue's infinitive finds every form; split verbs are joined within the clause)."""
+
+    def __init__(self, roles: TermSet, role_of: dict, german: GermanText | None = None):
+        self.roles = roles
+        self.role_of = role_of
+        self.german = german
+
+    def read(self, part: str) -> list[Clause]:
+        """The part's clauses in order, with the status cues each states (offsets in normalise(part))."""
+        german = self.german or _german()
+        at = offsets(part)
+        norm = normalise(part)
+        tokens = [(at[t.start], t) for t in german.tokens(part)]
+        cue_starts = [s for _, s, _ in self.roles.find(norm)]
+        return [self._clause(norm, start, end, german, part, at)
+                for start, end in _split(norm, tokens, cue_starts)]
+
+    def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
+        text = norm[start:end]
+        # Lemmas make one cue of "will … kaufen", "wollen gemeinsam kaufen"; the split verb is joined
+        # within the clause only, so "gewinnt, … gehen leer aus" does not make "ausgewinnen".
+        o_start, o_end = at.index(start), at.index(end)
+        tokens = [(at[o_start + t.start], t) for t in german.tokens(part[o_start:o_end])]
+        lemma_text, lemma_at = "", []
+        for _, t in tokens:
+            lemma_at.append(len(lemma_text))
+            lemma_text += t.lemma + " "
+        hits = [(term, start + s, start + e) for term, s, e in self.roles.find(text)]
+        for term, s, _ in self.roles.find(lemma_text):
+            pos, t = tokens[bisect_right(lemma_at, s) - 1]
+            hits.append((term, pos, pos + len(normalise(t.text))))
+        cues = []
+        for term, s, e in hits:
+            inside = [t for pos, t in tokens if s <= pos < e]
+            nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
+            # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
+            # speaks only of the names in its own phrase.
+            background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
+            cues.append((self.role_of[term], s, e, not nominal, background))
+        words = [normalise(t.text) for _, t in tokens]
+        if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
+            cues = [c for c in cues if c[0] != "rejected"]
+        # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
+        negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(
+            w in _NEGATING_ARTICLE and any(tokens[i][0] <= s <= tokens[min(i + 3, len(tokens) - 1)][0]
+                                           for _, s, _ in hits) for i, w in enumerate(words))
+        if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
+            negated = False
+        # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
+        pos_after = [t.pos for _, t in tokens[1:]] + [""]
+        conditional = bool(set(words) & _CONDITIONAL) or any(
+            t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and after.startswith("V"))
+            for (_, t), after in zip(tokens, pos_after))
+        # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
+        planned = any(t.lemma == "sollen" for _, t in tokens) and not any(
+            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:]))
+        intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
+        return Clause(start, end, tuple(cues), negated, conditional, planned, intent, text)
+
+
+def offsets(text: str) -> list[int]:
+    """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
+    out = [0]
+    for ch in text:
+        out.append(out[-1] + len(normalise(ch)))
+    return out
+
+
+def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int]]:
+    """Clause boundaries: hard punctuation always; a comma or "und" where a statement stands on both
+    sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); an opener word ("während")
+    before a verb; a background phrase ("Nach der Absage an X") before its clause's first verb."""
+    cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
+    soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
+    joiners = set()
+    for pos, t in tokens:
+        word = normalise(t.text)
+        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
+            soft[pos] = pos
+            joiners.update([pos] if word in _JOINERS else [])
+    verbs = [pos for pos, t in tokens if t.pos.startswith("V")]
+    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV")]
+    predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
+    # Each candidate is judged within the stretch between the hard cuts and commas around it.
+    commas = {p: e for p, e in soft.items() if p != e}
+    majors = sorted({0, len(norm)} | set(cuts) | set(cuts.values()) | set(commas) | set(commas.values()))
+    last = 0  # where the clause before a candidate starts: the last cut or kept candidate
+    for b in sorted(soft):
+        after = soft[b]
+        left = max(last, max((e for c, e in cuts.items() if c < b), default=0))
+        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
+        comma = b != after
+        # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
+        # ("… keine Antwort zu ihrem Vorschlag mit Oracle und Walmart erhalten" is one clause: its
+        # auxiliary waits for the participle); an opener word a verb after it.
+        if comma:
+            keep = any(left <= v < b for v in predicates) and any(after <= v < right for v in predicates)
+        elif b in joiners:
+            keep = any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)
+        else:
+            keep = any(after <= v < right for v in verbs)
+        if not keep:
+            del soft[b]
+        else:
+            last = after
+    spans, start = [], 0
+    for b in sorted(set(cuts) | set(soft)):
+        spans.append((start, b))
+        start = cuts.get(b, soft.get(b))
+    spans.append((start, len(norm)))
+    out = []
+    for s, e in spans:
+        first = next((t for pos, t in tokens if s <= pos < e), None)
+        verb = next((v for v in verbs if s < v < e), None)
+        if first is not None and normalise(first.text) in _BACKGROUND and verb is not None:
+            out += [(s, verb), (verb, e)]
+        elif e > s:
+            out.append((s, e))
+    return out
+
+
+def status(clauses: list[Clause], pos: int) -> str | None:
+    """The status the clause holding `pos` states: its strongest cue (a rejection beats the bid it
+    rejects), where only noun-phrase cues stand the strongest of those; none where it is negated;
+    interest at most where it is conditional or planned, and no approval from "sollen"."""
+    clause = next((c for c in clauses if c.start <= pos < c.end), None)
+    if clause is None or clause.negated or not clause.cues:
+        return None
+    cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
+    cues = [c for c in cues if c[3]] or cues
+    if not cues:
+        return None
+    role = min((c[0] for c in cues), key=rank)
+    if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
+        return None if role in ("rejected", "withdrawn") else "interested"
+    if clause.planned and role == "approved":
+        return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
+    return role
+
+
+def rank(role: str | None) -> int:
+    """Lower is stronger: when one item gives several statuses, the one furthest along the deal wins."""
+    return -strength(role)
