@@ -45,6 +45,10 @@ class DealConfig:
     bidder_weight: float = 0.4
     roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     not_bidder_cues: tuple[str, ...] = ()
+    # Names that are never bidders whatever the text says (the seller's people, politicians), and names
+    # found as bidders by mistake: both are left out of /bidders and of "Neuer Bieter" alerts.
+    not_bidders: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
     subject_references: tuple[str, ...] = ()
     subject_as_buyer: tuple[str, ...] = ()
     # What forces or decides the deal without being a sale word (a law, a ruling, a deadline),

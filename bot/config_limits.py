@@ -93,6 +93,8 @@ LIMITS: dict[str, Limit] = {
     # does; strong evidence can still win, which a larger penalty would forbid.
     "deal.negative_terms[]": Limit(-1, -0.01),
     "deal.not_bidder_cues": _CUES,
+    "deal.not_bidders": Limit(0, 200, "entries"),
+    "deal.ignore": Limit(0, 200, "entries"),
     "deal.subject_references": _CUES,
     # The shipped file lists these verbs in [vocabulary]; [deal] may add the deal's own.
     "deal.subject_as_buyer": Limit(0, 100, "entries", doc="vocabulary.subject_as_buyer"),

@@ -26,15 +26,15 @@ _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int
 _WEIGHTED = ("deal_terms", "drivers", "negative_terms")
 _SHARED_LISTS = ("subject_references", "subject_as_buyer", "subject_as_seller", "subject_parts", "merger_terms")
 _VOCABULARY = {**{key: dict for key in _WEIGHTED}, **{key: list for key in _SHARED_LISTS}}
+_DEAL_LISTS = ("not_bidder_cues", "not_driver_cues", "not_bidders", "ignore")
 _DEAL = {"name": str, "subject": list, "bidders": list, "threshold": (int, float), "bidder_weight": (int, float),
-         "roles": dict, "not_bidder_cues": list, "not_driver_cues": list, **_VOCABULARY}
+         "roles": dict, **dict.fromkeys(_DEAL_LISTS, list), **_VOCABULARY}
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
 _SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
 _FEED = {"name": str, "url": str, "language": str}
 _TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string", bool: "true or false",
                int: "a whole number", (int, float): "a number"}
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_WORD = re.compile(r"\w")
 
 
 def _key(where: str, key: str) -> str:
@@ -71,7 +71,7 @@ def _check_table(raw: Any, where: str, known: dict, problems: Problems) -> dict:
 
 
 def _term_problem(term: str) -> str | None:
-    if not _WORD.search(term.strip("*$ ")):
+    if not re.search(r"\w", term.strip("*$ ")):  # re keeps the compiled pattern
         return "must contain a letter or digit (a bare * or $ would match everything)"
     return LIMITS["term"].problem(term)
 
@@ -159,7 +159,7 @@ def _deal(raw: Any, vocabulary: dict, problems: Problems) -> DealConfig | None:
     subject = _strings(d.get("subject", []), "deal.subject", problems)
     if not subject:
         problems.append(("deal.subject", "needs at least one term naming the company being sold"))
-    own = _words(d, "deal", ("not_bidder_cues", "not_driver_cues") + _SHARED_LISTS, problems)
+    own = _words(d, "deal", _DEAL_LISTS + _SHARED_LISTS, problems)
     # A term of this deal replaces the generic one, in any table; the deal's lists extend the generic ones.
     mine = {term for key in _WEIGHTED for term, _ in own[key]}
     merged = {key: tuple(t for t in vocabulary[key] if t[0] not in mine) + own[key] for key in _WEIGHTED}

@@ -35,6 +35,7 @@ class Verdict:
 class BidderMention:
     name: str
     role: str | None = None
+    discovered: bool = False  # not a configured bidder: found by its role in the text (bot.discovery)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,11 +45,11 @@ class Analyser:
     def __init__(self, config: Config):
         self.config = config
         self.relevance = RelevanceModel.build(config.deal)
-        self.bidders = BidderFinder.build(config.deal)
         self.language = LanguageDetector()
-        # The German text layer loads its model on the first relevant item and is shared by every
-        # stage that reads text through it (today the story model).
+        # The German text layer (one model per process, loaded when the poller starts) and its word
+        # cache are shared by every stage that reads text through it: bidders and stories.
         self.german = GermanText()
+        self.bidders = BidderFinder.build(config.deal, self.german)
         self.stories = StoryModel.build(config.deal, self.german)
         # Company names are the same in every language and sway langdetect on short headlines
         # ("Perplexity will mit TikTok USA fusionieren" came out English): detect without them.
