@@ -140,7 +140,8 @@ def sightings(mentions: tuple[BidderMention, ...], published, source: str, link:
               title: str) -> list[Sighting]:
     """One item's mentions as sightings: bidders the item gives the same status bid together."""
     return [Sighting(m.name, m.role, published, source, link, title,
-                     tuple(o.name for o in mentions if o.name != m.name and m.role and o.role == m.role))
+                     tuple(o.name for o in mentions if o.name != m.name and m.role and o.role == m.role),
+                     m.discovered)
             for m in mentions]
 
 
@@ -150,7 +151,7 @@ def advance(current: BidderStanding | None, s: Sighting, new_outlet: bool) -> Bi
     if current is None:
         return BidderStanding(s.bidder, s.status, s.published if s.status else None,
                               s.published if s.status else None, s.partners if s.status else (), 1, 1,
-                              s.published, s.published, s.link, s.title, s.source)
+                              s.published, s.published, s.link, s.title, s.source, not s.discovered)
     status, status_at, since, partners = current.status, current.status_at, current.since, current.partners
     if s.status and (status_at is None or s.published >= status_at):
         if s.status != status:
@@ -163,4 +164,4 @@ def advance(current: BidderStanding | None, s: Sighting, new_outlet: bool) -> Bi
         current.name, status, status_at, since, partners, current.articles + 1, current.outlets + new_outlet,
         min(current.first_seen, s.published), max(current.last_seen, s.published),
         s.link if newest else current.last_link, s.title if newest else current.last_title,
-        s.source if newest else current.last_source)
+        s.source if newest else current.last_source, current.listed or not s.discovered)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.config import Config
@@ -134,7 +134,11 @@ class Commands:
         return shown(len(stories))
 
     def bidders(self, _caller: Caller, arg: str) -> Reply:
-        standings = self.store.bidder_standings()
+        # Names the configuration says are never bidders, or were found by mistake, stay hidden even
+        # if they were stored before the configuration said so.
+        hidden = {normalise(n) for n in (*self.config.deal.not_bidders, *self.config.deal.ignore)}
+        standings = [replace(b, partners=tuple(p for p in b.partners if normalise(p) not in hidden))
+                     for b in self.store.bidder_standings() if normalise(b.name) not in hidden]
         if not arg:
             if not standings:
                 return text("Bisher hat keine Meldung einen Bieter genannt.")

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.events import TITLE, Features
-from bot.models import BidderMention
+from bot.models import BidderMention, BidderStanding
 
-# What can make a follow-up, in the order a follow-up lists it.
-KINDS = ("bidder", "status", "figure")
+# What can make a follow-up, in the order a follow-up lists it: a discovered bidder a second outlet
+# confirmed ("Neuer Bieter"), a configured bidder new to the story, a changed status, a new figure.
+KINDS = ("confirmed", "bidder", "status", "figure")
 # Figures that state a fact of the deal. "number:" (any other number) and "due:" (a date computed from
 # a duration) are left out: the first is too often a page count or a year, the second repeats "days:".
 FIGURES = ("amount", "days", "date", "percent", "vote")
@@ -58,6 +59,11 @@ class StoryFacts:
             self.figures.update(k for k in features.facts if k.split(":", 1)[0] in FIGURES)
 
 
+def confirmations(standings: Iterable[BidderStanding]) -> tuple[Fact, ...]:
+    """Discovered bidders that this report made confirmed bidders: a "Neuer Bieter" follow-up each."""
+    return tuple(Fact("confirmed", b.name, b.status) for b in standings)
+
+
 def new_facts(story: StoryFacts, features: Features | None, bidders: Iterable[BidderMention]) -> tuple[Fact, ...]:
     """What this item adds to the story; empty when it only reports what the story said already.
 
@@ -67,9 +73,9 @@ def new_facts(story: StoryFacts, features: Features | None, bidders: Iterable[Bi
     for b in bidders:
         if not b.role:
             continue
-        if b.name not in story.bidders:
+        if b.name not in story.bidders and not b.discovered:  # a discovered one waits for a second outlet
             out.append(Fact("bidder", b.name, b.role))
-        elif story.bidders[b.name] != b.role:
+        elif b.name in story.bidders and story.bidders[b.name] != b.role:
             out.append(Fact("status", b.name, b.role, story.bidders[b.name]))
     if features:
         for key, weight in features.facts.items():

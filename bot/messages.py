@@ -72,7 +72,7 @@ def local_time(when: datetime, tz: str) -> str:
 
 
 def bidder_line(bidders: tuple[BidderMention, ...]) -> str:
-    return ", ".join(f"{b.name} ({status_label(b.role)})" for b in bidders)
+    return ", ".join(f"{b.name} ({status_label(b.role)}{', neu' if b.discovered else ''})" for b in bidders)
 
 
 def outlets_line(alert: Alert, tz: str) -> str:
@@ -148,6 +148,8 @@ def figure(key: str) -> str:
 
 def fact_text(fact) -> str:
     """One bot.followups.Fact in words."""
+    if fact.kind == "confirmed":
+        return f"Neuer Bieter {fact.subject} ({status_label(fact.status)}), jetzt von zwei Quellen genannt"
     if fact.kind == "bidder":
         return f"neuer Bieter {fact.subject} ({status_label(fact.status)})"
     if fact.kind == "status":
@@ -217,14 +219,17 @@ def standing_status(b: BidderStanding, tz: str) -> str:
 def standing_line(b: BidderStanding, tz: str) -> tuple[Span, ...]:
     """"Oracle – Zuschlag/genehmigt seit 14.09.2020, mit Walmart · 12 Quellen · zuletzt 20.09.2020: <title>"."""
     outlets = "1 Quelle" if b.outlets == 1 else f"{b.outlets} Quellen"
+    if not b.confirmed:  # discovered in the text, not yet named by a second outlet
+        outlets = f"neu, {outlets}, unbestätigt"
     return (Span(b.name, "bold"), Span(f" – {standing_status(b, tz)} · {outlets} · zuletzt "
                                        f"{local_time(b.last_seen, tz)}: "),
             Span(short(b.last_title), "plain", b.last_link or None))
 
 
 def standings_reply(deal: str, standings: list[BidderStanding], tz: str) -> Reply:
-    """/bidders: one line per bidder, whole lines only, saying how many did not fit."""
-    lines = tuple(standing_line(b, tz) for b in standings)
+    """/bidders: one line per bidder, confirmed ones first, whole lines only, saying how many did not fit."""
+    ordered = [b for b in standings if b.confirmed] + [b for b in standings if not b.confirmed]
+    lines = tuple(standing_line(b, tz) for b in ordered)
 
     def shown(k: int) -> Reply:
         paragraphs = [(Span(f"Bieter im {deal}:", "bold"),), *lines[:k]]

@@ -120,6 +120,12 @@ class BidderStanding:
     last_link: str
     last_title: str
     last_source: str
+    listed: bool = True  # configured; else discovered in the text and confirmed by a second outlet
+
+    @property
+    def confirmed(self) -> bool:
+        """A discovered bidder is a bidder once a second, independent outlet names it in a bidder role."""
+        return self.listed or self.outlets >= 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +139,7 @@ class Sighting:
     link: str
     title: str
     partners: tuple[str, ...] = ()
+    discovered: bool = False
 
 
 @dataclass(frozen=True)

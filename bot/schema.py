@@ -66,6 +66,7 @@ mentions = Table(
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("bidder", String(200), nullable=False),
     Column("role", String(30)),
+    Column("discovered", Boolean, nullable=False, default=False),
     Column("published", DateTime(timezone=True), nullable=False),
     Index("ix_mentions_bidder_published", "bidder", "published"),
 )
@@ -84,6 +85,7 @@ standings = Table(
     Column("last_link", Text, nullable=False),
     Column("last_title", Text, nullable=False),
     Column("last_source", String(200), nullable=False),
+    Column("listed", Boolean, nullable=False),  # a configured bidder; else discovered (bot.discovery)
 )
 
 status_changes = Table(

@@ -15,13 +15,16 @@ BASE = datetime(2025, 9, 20, 8, 0, tzinfo=timezone.utc)
 
 
 def article(title: str, source: str = "SPIEGEL", hours: float = 0, link: str | None = None,
-            bidders: tuple[tuple[str, str | None], ...] = (), language: str = "de", teaser: str = "") -> Article:
+            bidders: tuple[tuple[str, str | None], ...] = (), language: str = "de", teaser: str = "",
+            discovered: tuple[tuple[str, str | None], ...] = ()) -> Article:
+    """`bidders` as the finder gives configured ones, `discovered` as discovery gives the others."""
     link = link or "https://example.org/" + hashlib.sha1(f"{title}{source}".encode()).hexdigest()[:10]
     key = hashlib.sha1(link.encode()).hexdigest()[:32]
     entry = Entry(key=key, link_key=key, feed_url="https://example.org/feed", source=source, title=title,
                   teaser=teaser, link=link, published=BASE + timedelta(hours=hours))
     return Article(entry, Verdict(True, 0.9, ("subject:tiktok",)), language,
-                   tuple(BidderMention(n, r) for n, r in bidders), teaser or title,
+                   tuple(BidderMention(n, r) for n, r in bidders)
+                   + tuple(BidderMention(n, r, discovered=True) for n, r in discovered), teaser or title,
                    cited=cited_sources(title, teaser, source))
 
 

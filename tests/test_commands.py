@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.commands import Caller, Commands
+from bot.messages import alert_message
 from bot.store import Store
 from tests.conftest import with_feeds
 from tests.factories import add_story, article, long_stories
@@ -126,6 +127,41 @@ def test_bidders_with_a_name_shows_its_timeline_whatever_the_spelling(commands):
         assert [line.split(" · ")[1] for line in lines[1:]] == ["interessiert", "in Verhandlungen", "abgelehnt"]
     unknown = commands.handle(PRIVATE, "/bidders Tesla" + "x" * 500)
     assert unknown.is_error and "Microsoft" in unknown.plain() and len(unknown.plain()) < 200
+
+
+def test_a_discovered_bidder_is_new_until_a_second_outlet_names_it_then_a_neuer_bieter_follow_up(commands):
+    store = commands.store
+    store.subscribe("console", "1")
+    [story], _ = store.add_articles([article("Oracle und McCourt bieten für Tiktok", hours=0,
+                                             bidders=(("Oracle", "bid_submitted"),),
+                                             discovered=(("Frank McCourt", "bid_submitted"),))], 1)
+    lines = commands.handle(PRIVATE, "/bidders").plain().split("\n\n")
+    assert lines[1].startswith("Oracle – Angebot abgegeben")  # confirmed first
+    assert lines[2].startswith("Frank McCourt – Angebot abgegeben seit 20.09.2025, mit Oracle · neu, 1 Quelle, "
+                               "unbestätigt")
+    assert [r.followup_id for r in store.due_deliveries(["console"])] == [0]  # the alert only
+    assert "Frank McCourt (Angebot abgegeben, neu)" in alert_message(store.alerts_by_id([story.id])[0], "UTC").plain()
+
+    store.add_articles([article("McCourt legt nach", "FAZ", hours=3, discovered=(("Frank McCourt", "bid_submitted"),))], 1)
+    lines = commands.handle(PRIVATE, "/bidders").plain().split("\n\n")
+    mccourt = next(line for line in lines if line.startswith("Frank McCourt"))
+    assert "2 Quellen" in mccourt and "unbestätigt" not in mccourt
+    [followup] = [r for r in store.due_deliveries(["console"]) if r.followup_id]
+    [told] = store.followups_by_id([followup.followup_id])
+    assert [(f.kind, f.subject) for f in told.facts] == [("confirmed", "Frank McCourt")]
+
+    store.add_articles([article("McCourt bleibt dran", "heise", hours=5, discovered=(("Frank McCourt", "bid_submitted"),))], 1)
+    assert len([r for r in store.due_deliveries(["console"]) if r.followup_id]) == 1  # confirmed once
+
+
+def test_ignored_and_never_bidders_are_hidden_from_bidders(commands):
+    commands.store.add_articles([article("Neues im Bieterrennen", hours=0, bidders=(("Walmart", "interested"),),
+                                         discovered=(("Donald Trump", "interested"), ("Irrtum AG", "interested")))], 1)
+    deal = dataclasses.replace(commands.config.deal, ignore=("irrtum ag",))
+    shown = Commands(dataclasses.replace(commands.config, deal=deal), commands.store).handle(PRIVATE, "/bidders").plain()
+    assert shown.split("\n\n")[1] == "Walmart – interessiert seit 20.09.2025 · 1 Quelle · zuletzt 20.09.2025 10:00: " \
+                                      "Neues im Bieterrennen"
+    assert "Trump" not in shown and "Irrtum" not in shown
 
 
 def test_bidders_standings_match_a_rebuild_from_the_mentions(commands):

@@ -174,16 +174,21 @@ class NewsStore(StoreBase):
                     reasons=json.dumps(article.verdict.reasons), summary=article.summary,
                     features=features.dumps() if features else None,
                     cited="; ".join(article.cited)[:500])).inserted_primary_key[0]
+                confirmed = []
                 if article.bidders:
                     conn.execute(insert(t.mentions), [
-                        {"item_id": item_id, "bidder": b.name, "role": b.role, "published": item.published}
-                        for b in article.bidders])
-                    self._note_bidders(conn, sightings(article.bidders, item.published, e.source, e.link, e.title))
+                        {"item_id": item_id, "bidder": b.name, "role": b.role, "discovered": b.discovered,
+                         "published": item.published} for b in article.bidders])
+                    confirmed = self._note_bidders(conn, sightings(article.bidders, item.published, e.source,
+                                                                   e.link, e.title))
+                facts = followups.confirmations(confirmed)
                 if alert_id in told:  # a story chats have had since an earlier poll
-                    if facts := followups.new_facts(told[alert_id], features, article.bidders):
-                        followup_ids.append((alert_id, conn.execute(insert(t.followups).values(
-                            alert_id=alert_id, item_id=item_id, facts=followups.dumps(facts), created=now))
-                            .inserted_primary_key[0]))
+                    facts += followups.new_facts(told[alert_id], features, article.bidders)
+                if facts:
+                    followup_ids.append((alert_id, conn.execute(insert(t.followups).values(
+                        alert_id=alert_id, item_id=item_id, facts=followups.dumps(facts), created=now))
+                        .inserted_primary_key[0]))
+                if alert_id in told:
                     told[alert_id].add(features, article.bidders)
             # The outbox rows are written in the same transaction as the alerts they carry:
             # either both exist after a crash or neither does.

@@ -61,12 +61,13 @@ class ReadingStore(StoreBase):
                               .where(t.items.c.alert_id.in_(ids)).order_by(t.items.c.published, t.items.c.id)):
             items[i.alert_id].append(i)
         bidders: dict[int, dict[str, BidderMention]] = {i: {} for i in ids}
-        for m in conn.execute(select(t.items.c.alert_id, t.mentions.c.bidder, t.mentions.c.role)
-                              .join(t.items, t.items.c.id == t.mentions.c.item_id)
-                              .where(t.items.c.alert_id.in_(ids)).order_by(t.mentions.c.published, t.mentions.c.id)):
+        mc = t.mentions.c
+        for m in conn.execute(select(t.items.c.alert_id, mc.bidder, mc.role, mc.discovered)
+                              .join(t.items, t.items.c.id == mc.item_id)
+                              .where(t.items.c.alert_id.in_(ids)).order_by(mc.published, mc.id)):
             seen = bidders[m.alert_id]
             if m.bidder not in seen or m.role:  # the story shows each bidder's latest stated status
-                seen[m.bidder] = BidderMention(m.bidder, m.role)
+                seen[m.bidder] = BidderMention(m.bidder, m.role, m.discovered)
         out = []
         for i in (i for i in ids if i in rows):
             row = rows[i]

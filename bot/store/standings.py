@@ -17,8 +17,10 @@ BATCH = 20_000
 
 
 class StandingsStore(StoreBase):
-    def _note_bidders(self, conn, found: list[Sighting]) -> None:
-        """Take one item's sightings into the standings, in the same transaction as the item."""
+    def _note_bidders(self, conn, found: list[Sighting]) -> list[BidderStanding]:
+        """Take one item's sightings into the standings, in the same transaction as the item; returns
+        the discovered bidders this report confirmed (a second outlet named them)."""
+        confirmed = []
         for s in found:
             row = conn.execute(select(t.standings).where(t.standings.c.bidder == s.bidder)).first()
             new_outlet = conn.execute(select(t.standing_outlets.c.bidder).where(
@@ -29,11 +31,14 @@ class StandingsStore(StoreBase):
             standing = advance(before, s, new_outlet)
             if _changed(before, standing):
                 conn.execute(insert(t.status_changes).values(_change(s)))
+            if not standing.listed and standing.confirmed and not (before and before.confirmed):
+                confirmed.append(standing)
             values = _row(standing)
             if row:
                 conn.execute(update(t.standings).where(t.standings.c.bidder == s.bidder).values(**values))
             else:
                 conn.execute(insert(t.standings).values(**values))
+        return confirmed
 
     def ensure_standings(self) -> None:
         """After the migration that added them: fill the standings from the mentions stored before."""
@@ -47,7 +52,7 @@ class StandingsStore(StoreBase):
         as new reports; returns how many mentions were read."""
         started, read = time.monotonic(), 0
         m, i = t.mentions.c, t.items.c
-        query = (select(m.item_id, m.bidder, m.role, i.published, i.source, i.link, i.title)
+        query = (select(m.item_id, m.bidder, m.role, m.discovered, i.published, i.source, i.link, i.title)
                  .join(t.items, i.id == m.item_id).order_by(i.published, m.item_id, m.id))
         standings: dict[str, BidderStanding] = {}
         outlets: set[tuple[str, str]] = set()
@@ -82,7 +87,7 @@ class StandingsStore(StoreBase):
 def _take(rows: list, standings: dict[str, BidderStanding], outlets: set[tuple[str, str]],
           changes: list[dict]) -> None:
     first = rows[0]
-    mentions = tuple(BidderMention(r.bidder, r.role) for r in rows)
+    mentions = tuple(BidderMention(r.bidder, r.role, r.discovered) for r in rows)
     for s in sightings(mentions, _utc(first.published), first.source, first.link, first.title):
         new_outlet = (s.bidder, s.source) not in outlets
         outlets.add((s.bidder, s.source))
@@ -105,11 +110,12 @@ def _change(s: Sighting) -> dict:
 def standing_from_row(row) -> BidderStanding:
     return BidderStanding(row.bidder, row.status, _utc(row.status_at), _utc(row.since),
                           tuple(p for p in row.partners.split("; ") if p), row.articles, row.outlets,
-                          _utc(row.first_seen), _utc(row.last_seen), row.last_link, row.last_title, row.last_source)
+                          _utc(row.first_seen), _utc(row.last_seen), row.last_link, row.last_title, row.last_source,
+                          row.listed)
 
 
 def _row(s: BidderStanding) -> dict:
     return {"bidder": s.name, "status": s.status, "status_at": s.status_at, "since": s.since,
             "partners": "; ".join(s.partners), "articles": s.articles, "outlets": s.outlets,
             "first_seen": s.first_seen, "last_seen": s.last_seen, "last_link": s.last_link,
-            "last_title": s.last_title, "last_source": s.last_source}
+            "last_title": s.last_title, "last_source": s.last_source, "listed": s.listed}

@@ -1,6 +1,6 @@
 """Each bidder's standing (status, since when, partners, counts, latest report) and its timeline (status
 changes) kept in tables as items are stored, so /bidders reads a few rows instead of aggregating every
-mention. Filled from the stored
+mention; a mention says whether its bidder was configured or discovered. Filled from the stored
 mentions by the store right after this migration (Store.migrate), with the same rules as new items."""
 import sqlalchemy as sa
 from alembic import op
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("last_link", sa.Text, nullable=False),
         sa.Column("last_title", sa.Text, nullable=False),
         sa.Column("last_source", sa.String(200), nullable=False),
+        sa.Column("listed", sa.Boolean, nullable=False),
     )
     op.create_table(
         "status_changes",
@@ -45,10 +46,14 @@ def upgrade() -> None:
         sa.Column("bidder", sa.String(200), primary_key=True),
         sa.Column("source", sa.String(200), primary_key=True),
     )
+    with op.batch_alter_table("bidder_mentions") as batch:
+        batch.add_column(sa.Column("discovered", sa.Boolean, nullable=False, server_default=sa.false()))
     op.execute("DELETE FROM meta WHERE key = 'standings_built'")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("bidder_mentions") as batch:
+        batch.drop_column("discovered")
     op.drop_table("standing_outlets")
     op.drop_table("status_changes")
     op.drop_table("standings")
