@@ -1,0 +1,158 @@
+"""Bidder discovery (bot/discovery.py) on the labelled sets: unlisted names found, and the recall proof.
+
+Usage: .venv/bin/python bench/discovery.py [--config config/dealticker.toml] [--show-errors]
+
+Per set and half (bidders_dev and the other deals split by id: odd = development, even = held-out, whose
+errors are never shown; relevance_dev relevant items, split the same way):
+(a) precision / recall of discovered names against the labelled bidders the config does not list;
+(b) the proof: five bidders with many mentions (REMOVED) are deleted from the config, and the overall bidder
+    recall (finder ∪ discovery against every labelled bidder) is compared with the full config's;
+    for the other deals the single acquirer is deleted (discovery alone must find it);
+(c) discovered names that the item labels as not_bidders.
+Names match loosely: one contains the other, word for word, after normalising ("McCourt" ~ "Frank McCourt");
+a finder mention matches through any alias of its configured bidder. ms/item is for `find` of discovery.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bidders_dev import DEALS, half, load  # noqa: E402
+from bot.bidders import BidderFinder  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.discovery import Discovery  # noqa: E402
+from bot.german import GermanText  # noqa: E402
+from bot.match import normalise  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+# Five real bidders with many mentions in bidders_dev (67, 24, 20, 14 and 7 items).
+REMOVED = ("Oracle", "Walmart", "Perplexity", "Project Liberty", "Blackstone")
+
+
+def same(a: str, b: str) -> bool:
+    x, y = normalise(a).replace("-", " ").split(), normalise(b).replace("-", " ").split()
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    return bool(short) and any(long_[k:k + len(short)] == short for k in range(len(long_) - len(short) + 1))
+
+
+def sets(config) -> list[tuple[str, object, list[dict]]]:
+    """(label, deal config, items) per set and half."""
+    out = []
+    tiktok = load(DATA / "bidders_dev.jsonl")
+    relevance = [i for i in load(DATA / "relevance_dev.jsonl") if i.get("relevant")]
+    for i in relevance:
+        i.setdefault("teaser", i.get("summary", ""))
+        i["bidders"] = [{"name": b["name"]} for b in i["bidders"]]
+    for which in ("dev", "held-out"):
+        out.append((f"tiktok {which}", config.deal, half(tiktok, which)))
+    for which in ("dev", "held-out"):
+        out.append((f"relevance {which}", config.deal, half(relevance, which)))
+    for deal, (subject, bidder) in DEALS.items():
+        items = [i for i in load(DATA / f"deal_{deal}_dev.jsonl") if i.get("relevant")]
+        other = dataclasses.replace(config.deal, subject=subject, bidders=(bidder,), not_bidders=())
+        for which in ("dev", "held-out"):
+            out.append((f"{deal} {which}", other, half(items, which)))
+    return out
+
+
+def without(deal, names) -> object:
+    return dataclasses.replace(deal, bidders=tuple(b for b in deal.bidders if b.name not in names))
+
+
+def run(deal, items, german) -> list[tuple[dict, list, list]]:
+    """Per item: (item, finder mentions with their aliases, discovered mentions)."""
+    finder, discovery = BidderFinder.build(deal, german), Discovery.build(deal, german)
+    aliases = {b.name: (b.name, *b.aliases) for b in deal.bidders}
+    return [(i, [aliases[m.name] for m in finder.find(i["title"], i["teaser"])],
+             list(discovery.find(i["title"], i["teaser"]))) for i in items]
+
+
+def figures(deal, results) -> dict:
+    listed = [a for b in deal.bidders for a in (b.name, *b.aliases)]
+    tp = fp = fn = hits = total = not_bidder = 0
+    errors = []
+    for item, found, discovered in results:
+        labels = [b["name"] for b in item["bidders"]]
+        unlisted = [n for n in labels if not any(same(n, a) for a in listed)]
+        names = [m.name for m in discovered]
+        for n in unlisted:
+            if any(same(n, d) for d in names):
+                tp += 1
+            else:
+                fn += 1
+                errors.append(f"  miss {item['id']}: {n} | {item['title']}")
+        for d in discovered:
+            if not any(same(n, d.name) for n in labels):
+                fp += 1
+                errors.append(f"  extra {item['id']}: {d.name} ({d.role}) | {item['title']}")
+            if any(same(n, d.name) for n in item.get("not_bidders", ())):
+                not_bidder += 1
+        for n in labels:
+            total += 1
+            hits += any(same(n, a) for aliases in found for a in aliases) or any(same(n, d) for d in names)
+    return {"tp": tp, "fp": fp, "fn": fn, "recall_all": hits / max(1, total), "labels": total,
+            "not_bidder": not_bidder, "errors": errors}
+
+
+def pr(f: dict) -> str:
+    p = f["tp"] / (f["tp"] + f["fp"]) if f["tp"] + f["fp"] else float("nan")
+    r = f["tp"] / (f["tp"] + f["fn"]) if f["tp"] + f["fn"] else float("nan")
+    return f"P {p:.2f} R {r:.2f} (tp {f['tp']} fp {f['fp']} fn {f['fn']})"
+
+
+def proof(config, german) -> list[dict]:
+    """Per set and half: full config vs the config without REMOVED (or the acquirer, other deals)."""
+    rows = []
+    for label, deal, items in sets(config):
+        removed = REMOVED if label.startswith(("tiktok", "relevance")) else tuple(b.name for b in deal.bidders)
+        started = time.perf_counter()
+        full = figures(deal, run(deal, items, german))
+        ms = 1000 * (time.perf_counter() - started) / max(1, len(items))
+        cut_deal = without(deal, removed)
+        cut = figures(cut_deal, run(cut_deal, items, german))
+        rows.append({"set": label, "items": len(items), "full": full, "cut": cut, "removed": removed, "ms": ms})
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default=str(ROOT / "config" / "dealticker.toml"))
+    ap.add_argument("--show-errors", action="store_true")
+    args = ap.parse_args()
+    config = load_config(args.config, env={})
+    german = GermanText()
+    german.load()
+    for row in proof(config, german):
+        full, cut = row["full"], row["cut"]
+        print(f"{row['set']:22s} {row['items']:3d} items, {row['ms']:.1f} ms/item (finder + discovery, cold)")
+        print(f"  (a) unlisted, full config:     {pr(full)}")
+        print(f"  (a) unlisted, without {len(row['removed'])}:     {pr(cut)}")
+        print(f"  (b) recall of all {full['labels']} labelled bidders: full {full['recall_all']:.3f}, "
+              f"without {', '.join(row['removed'])}: {cut['recall_all']:.3f} "
+              f"(drop {full['recall_all'] - cut['recall_all']:+.3f})")
+        print(f"  (c) discovered names labelled not_bidders: full {full['not_bidder']}, without {cut['not_bidder']}")
+        if args.show_errors and "held-out" not in row["set"]:
+            for line in sorted(set(full["errors"] + cut["errors"])):
+                print(line)
+    timing(config, german)
+
+
+def timing(config, german) -> None:
+    """Discovery alone, every word already in the text layer's cache: the cost per relevant item."""
+    items = load(DATA / "bidders_dev.jsonl")
+    discovery = Discovery.build(config.deal, german)
+    started = time.perf_counter()
+    for _ in range(3):
+        for i in items:
+            discovery.find(i["title"], i["teaser"])
+    print(f"discovery.find: {1000 * (time.perf_counter() - started) / (3 * len(items)):.2f} ms/item (warm)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Find bidders nobody configured: names that stand in a bidder role in German deal language."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.bidders import BidderFinder
+from bot.clauses import offsets, rank
+from bot.config import DealConfig
+from bot.german import GermanText, Token
+from bot.lexicon import ACTORS, REPORTERS
+from bot.match import TermSet, normalise, sentences
+from bot.models import BidderMention
+from bot.provenance import MEDIA
+
+# Nouns that make the name right after them a bidder ("Käufer X", "Finanzinvestor X"), as lemma or
+# compound head ("Kaufinteressent", "Tech-Investor").
+ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent interessentin geldgeber "
+                       "finanzinvestor staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds "
+                       "investmentfirma investmentgesellschaft".split())
+# Nouns that make a name after "um"/"von"/"mit"/"durch" a bidder ("Konsortium um X", "Gebot von X",
+# "Übernahme durch X"), and the same nouns glued after a name ("Mnuchin-Gruppe", "McCourt-Angebot").
+GROUP_NOUNS = frozenset("konsortium gruppe investorengruppe bietergruppe buendnis allianz lager gebot angebot "
+                        "offerte kaufangebot uebernahmeangebot einstieg beteiligung kauf uebernahme verkauf "
+                        "bieterkonsortium investorenkonsortium".split())
+_LINKS = frozenset("um von mit durch an".split())
+# Verbs (lemmas; split verbs come joined) that make their subject a bidder when the clause speaks of a deal.
+BUY_VERBS = frozenset("kaufen uebernehmen erwerben bieten mitbieten ueberbieten einsteigen beteiligen vorlegen "
+                      "unterbreiten einreichen verhandeln interessieren schnappen buhlen zurueckziehen "
+                      "aussteigen mitmischen nachbessern nachlegen offerieren zukaufen kaufinteresse".split())
+# Bidder-side phrases a verb lemma does not show: "geht leer aus", "erhält den Zuschlag", "Interesse an".
+_BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins) rennen|hut in den ring|"
+                            r"interesse an|interessiert|angebot|gebot|offerte|kauf|einstieg|mitbiet|"
+                            r"bewirbt|partner|geldgeber|investoren")
+# "gemeinsam mit X", "zusammen mit X", "an der Seite von X": a partner of a bidder in the same clause.
+_WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"), ("seite", "des"))
+# A title before a name makes it an official, never a bidder ("US-Präsident Trump", "Senator X"),
+# unless it is a former one ("der frühere Finanzminister Mnuchin").
+OFFICES = ("praesident", "minister", "senator", "abgeordnet", "kanzler", "gouverneur", "richter", "sprecher",
+           "botschafter", "regierungschef", "staatschef", "premier", "buergermeister", "kommissar", "beamt",
+           "berater", "anwalt", "analyst", "experte", "politiker", "demokrat", "republikaner", "vorsitzend",
+           "aufseher", "regulierer", "staatssekretaer", "parteichef", "fraktionschef")
+_FORMER = frozenset("frueher ehemalig ex einstig".split())
+# Countries, regions and cities German deal news names: a place never bids ("USA", "Abu Dhabi").
+PLACES = frozenset(normalise(p) for p in (
+    "USA", "US", "Amerika", "Vereinigte Staaten", "China", "Volksrepublik", "Indien", "Japan", "Russland",
+    "Kanada", "Mexiko", "Brasilien", "Europa", "EU", "Deutschland", "Frankreich", "Italien", "Spanien",
+    "Großbritannien", "Grossbritannien", "England", "Irland", "Niederlande", "Schweiz", "Österreich", "Polen",
+    "Taiwan", "Hongkong", "Singapur", "Südkorea", "Korea", "Australien", "Israel", "Iran", "Türkei", "Ukraine",
+    "Saudi-Arabien", "Katar", "Emirate", "Vereinigte Arabische Emirate", "VAE", "Abu Dhabi", "Dubai",
+    "Golf", "Asien", "Afrika", "Washington", "Peking", "Beijing", "Shanghai", "Shenzhen", "New York",
+    "Kalifornien", "Texas", "Florida", "Los Angeles", "San Francisco", "Silicon Valley", "Redmond", "Austin",
+    "London", "Paris", "Brüssel", "Berlin", "Frankfurt", "München", "Hamburg", "Düsseldorf", "Köln",
+    "Leverkusen", "Mailand", "Rom", "Madrid", "Tokio", "Moskau", "Wall Street", "Delaware", "Virginia"))
+# Words that cannot be a bidder's name on their own though the tagger may take them for names.
+_NOT_NAMES = frozenset("wer was ob ex tech app apps deal update chef us-".split())
+
+
+@dataclass(frozen=True)
+class Discovery:
+    finder: BidderFinder
+    german: GermanText
+    subject: TermSet
+    configured: tuple[tuple[str, ...], ...]  # every alias of a configured bidder, as normalised words
+    never: frozenset  # names never bidders, normalised: not_bidders, media, institutions, places
+    never_words: frozenset  # words that make a name an institution ("Supreme Court", "US-Senat")
+    cues: TermSet
+
+    @classmethod
+    def build(cls, deal: DealConfig, german: GermanText) -> "Discovery":
+        aliases = {a for b in deal.bidders for a in (b.name, *b.aliases)}
+        actors = {e.rstrip("*") for entries in ACTORS.values() for e in entries}
+        never = {normalise(n) for n in (*deal.not_bidders, *MEDIA, *REPORTERS)} | PLACES
+        never |= {a for a in actors if " " in a} | {normalise(t.strip("*^$")) for t in deal.subject}
+        words = {a for a in actors if " " not in a and not a.startswith(("kaeufer", "bieter", "interessent",
+                                                                      "investor", "konsortium"))}
+        words |= {"court", "house", "senate", "congress", "department", "commission", "bundesregierung"}
+        return cls(BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
+                   tuple(tuple(normalise(a).split()) for a in aliases), frozenset(never), frozenset(words),
+                   TermSet.build(deal.not_bidder_cues))
+
+    def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
+        """Unconfigured names in a bidder role, in the order the text names them, each with the status the
+        bidder rules give it."""
+        written: dict[str, list[str]] = {}  # canonical name -> the forms as written
+        for part in [title, *sentences(teaser)]:
+            tokens = self.german.tokens(part)
+            for name, forms in self._in_part(part, tokens):
+                written.setdefault(name, []).extend(forms)
+        names = list(written)
+        # "Kotick" and "Bobby Kotick" in one item are one bidder: the longest form names it.
+        names = [n for n in names if not any(n != m and _contains(m, n) for m in names)]
+        out = []
+        for name in names:
+            forms = set(written[name]) | {f for m in written if _contains(name, m) for f in written[m]}
+            roles = [self.finder.status_of(title, teaser, f) for f in forms]
+            out.append(BidderMention(name, min(roles, key=rank, default=None), discovered=True))
+        return tuple(out)
+
+    # --- one headline or teaser sentence --------------------------------------------------------
+    def _in_part(self, part: str, tokens: list[Token]):
+        at = offsets(part)
+        clauses = self.finder.reader.read(part)
+        norm = normalise(part)
+        cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
+        for i, j in _runs(tokens, part):
+            forms = _forms(tokens, i, j, part)
+            name = _canonical(forms, norm)
+            if not name or not self._may_bid(name, tokens, i):
+                continue
+            start, end = at[tokens[i].start], at[tokens[j - 1].start + len(tokens[j - 1].text)]
+            if _qualified(norm, start, end, cue_spans):
+                continue
+            clause = next((c for c in clauses if c.start <= start < c.end), None)
+            if clause is None or clause.negated:
+                continue
+            inside = [k for k, t in enumerate(tokens) if clause.start <= at[t.start] < clause.end]
+            if self._in_role(tokens, i, j, inside, norm[clause.start:clause.end]):
+                yield name, [forms]
+
+    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[int], clause: str) -> bool:
+        before = [tokens[k] for k in inside if k < i]
+        after = [tokens[k] for k in inside if k >= j]
+        prev = before[-1] if before else None
+        # "Käufer X", "Finanzinvestor X", "Tech-Investor X"
+        if prev is not None and (prev.lemma in ROLE_NOUNS or prev.head in ROLE_NOUNS):
+            return True
+        # "Konsortium um X", "Gebot von X", "Übernahme durch X"
+        if prev is not None and prev.lemma in _LINKS and len(before) > 1:
+            noun = next((t for t in reversed(before[:-1]) if t.pos.startswith("NN") or t.joined), None)
+            if noun is not None and (noun.head in GROUP_NOUNS or noun.lemma in GROUP_NOUNS) and \
+                    (prev.lemma != "an" or noun.head in ("verkauf", "kauf")):
+                return True
+        # "Mnuchin-Gruppe", "McCourt-Konsortium"
+        if j < len(tokens) and tokens[j].joined and tokens[j].head in GROUP_NOUNS and tokens[j].head not in (
+                "kauf", "verkauf", "uebernahme", "beteiligung"):
+            return True
+        buying = any(t.lemma in BUY_VERBS or t.head in BUY_VERBS for t in before[-1:] + after) or bool(
+            _BIDDER_PHRASE.search(" ".join(normalise(t.text) for t in after)))
+        # "gemeinsam mit X" next to a bidder or a buy verb
+        words = tuple(t.lemma for t in before[-3:])
+        if any(words[-len(w):] == w for w in _WITH) and (buying or self.finder.names.search(clause)):
+            return True
+        # The clause's subject: "X will Tiktok kaufen", "X legt Angebot vor", "Auch X bietet mit",
+        # "Nun steigt X bei … ein" (the finite verb before it).
+        if not buying or (prev is not None and prev.pos.startswith("APPR")):
+            return False
+        lead = [t for t in before if not (t.pos.startswith(("ART", "ADJ", "ADV", "KON", "PTK")) or t.proper
+                                          or t.pos.startswith("NN") and t.lemma in _DESCRIBERS)]
+        return not lead or (len(lead) == 1 and lead[0].pos.endswith("(FIN)") and lead[0] is before[-1])
+
+    def _may_bid(self, name: str, tokens: list[Token], i: int) -> bool:
+        key = normalise(name)
+        words = key.replace("-", " ").split()
+        if key in self.never or all(w in self.never or w in PLACES for w in words) or len(key) < 3:
+            return False
+        if any(w in self.never_words for w in words) or key in _NOT_NAMES or self.subject.search(key):
+            return False
+        if any(_overlap(words, alias) for alias in self.configured):
+            return False  # a configured bidder: the finder reports it
+        # An office before the name, unless a former one: "US-Präsident Trump", not "Ex-Finanzminister X".
+        prev = tokens[i - 1] if i else None
+        if prev is not None and not prev.proper and prev.head.startswith(OFFICES) or (
+                prev is not None and prev.lemma.startswith(OFFICES)):
+            k = i - 1
+            while k > 0 and tokens[k].joined:
+                k -= 1
+            former = {normalise(t.text) for t in tokens[max(0, k - 2):i]} & _FORMER
+            return bool(former)
+        # The seller's people: "Bytedance-Gründer Zhang Yiming", "Tiktok-Chef X"
+        if prev is not None and prev.joined and i > 1 and self.subject.search(normalise(tokens[i - 2].text)):
+            return False
+        return True
+
+
+# Descriptions that may stand before a subject name: "Investor Frank McCourt will …", "Milliardär X bietet".
+_DESCRIBERS = frozenset("investor milliardaer unternehmer gruender chef manager geschaeftsmann "
+                        "finanzinvestor konzern firma fonds medienmogul mogul star youtuber".split())
+
+
+def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
+    """Runs of adjacent name words ("Frank McCourt", "Liberty Strategic Capital"): proper tokens, and a
+    capitalised word the tagger did not know right after one ("Reid Rasner"). A possessive inside a run
+    ends it: "Frank McCourts Project Liberty" is two names."""
+    runs, i = [], 0
+    while i < len(tokens):
+        t = tokens[i]
+        if not _is_name(t) or t.joined:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(tokens) and not tokens[j].joined and (_is_name(tokens[j]) or (
+                tokens[j].text[0].isupper() and not tokens[j].pos.startswith(("NN", "V")) and not tokens[j].initial)) \
+                and text[tokens[j - 1].start + len(tokens[j - 1].text):tokens[j].start] == " ":
+            if j - i >= 2 and _possessive(tokens[j - 1].text):
+                break
+            j += 1
+        runs.append((i, j))
+        i = j
+    return runs
+
+
+def _is_name(t: Token) -> bool:
+    # A capitalised word opening a sentence that the tagger takes for a name only because it does not know
+    # it ("Zusammenschluss") is a noun unless it is tagged a name outright.
+    return t.proper and t.pos != "CARD" and t.text[0].isupper() and not (t.initial and t.pos != "NE")
+
+
+def _forms(tokens: list[Token], i: int, j: int, part: str) -> str:
+    return part[tokens[i].start:tokens[j - 1].start + len(tokens[j - 1].text)]
+
+
+def _canonical(written: str, norm: str) -> str:
+    """The name as written without a possessive -s ("McCourts" -> "McCourt" where the text also has
+    "McCourt" or the word cannot end a name otherwise) and without a leading "Ex-"."""
+    words = written.replace("’", "'").split()
+    if words and words[0].lower() in ("ex", "ex-"):
+        words = words[1:]
+    if words:
+        last = words[-1]
+        bare = last[:-1].rstrip("'")
+        if _possessive(last) and (len(words) > 1 or re.search(rf"\b{re.escape(normalise(bare))}\b(?!s)", norm)):
+            words[-1] = bare
+    return " ".join(words).strip(" -'")
+
+
+def _possessive(word: str) -> bool:
+    return len(word) > 3 and word[-1] == "s" and word[-2] not in "su" and not word.isupper() or word.endswith("'s")
+
+
+def _overlap(words: list[str], alias: tuple[str, ...]) -> bool:
+    """One name holds the other word for word: "Frank McCourt" and "McCourt", "Sequoia Capital" and "Sequoia"."""
+    short, long_ = (words, alias) if len(words) <= len(alias) else (alias, words)
+    n = len(short)
+    return any(tuple(long_[k:k + n]) == tuple(short) for k in range(len(long_) - n + 1))
+
+
+def _contains(longer: str, shorter: str) -> bool:
+    return longer != shorter and _overlap(normalise(shorter).split(), tuple(normalise(longer).split()))
+
+
+def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
+    """A not-bidder cue right before the name ("Konkurrent X", "laut X") or glued after it ("X-Rivale")."""
+    for c_start, c_end in cues:
+        if c_end <= start and start - c_end <= 28 and len(re.findall(r"[a-z0-9]+", text[c_end:start])) <= 1:
+            return True
+        if c_start >= end and text[end:c_start] in ("-", ""):
+            return True
+    return False
