@@ -23,15 +23,24 @@ ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent
 GROUP_NOUNS = frozenset("konsortium gruppe investorengruppe bietergruppe buendnis allianz lager gebot angebot "
                         "offerte kaufangebot uebernahmeangebot einstieg beteiligung kauf uebernahme verkauf "
                         "bieterkonsortium investorenkonsortium".split())
-_LINKS = frozenset("um von mit durch an".split())
+# Deal nouns whose other party follows a preposition: "Verkauf an X", "Gespräche mit X", "Einigung mit
+# X", "Entscheidung für X", "Zuschlag an X" (the seller and officials are excluded by name).
+TALK_NOUNS = frozenset("verkauf kauf gespraech verhandlung einigung vereinbarung deal vorschlag entscheidung "
+                       "zuschlag partnerschaft kontrolle uebernahme zwangsverkauf".split())
+_LINKS = frozenset("um von mit durch an gegen fuer".split())
+_TALK_LINKS = frozenset("an mit durch fuer".split())
+_LIST = frozenset("und oder sowie , wie".split())
 # Verbs (lemmas; split verbs come joined) that make their subject a bidder when the clause speaks of a deal.
 BUY_VERBS = frozenset("kaufen uebernehmen erwerben bieten mitbieten ueberbieten einsteigen beteiligen vorlegen "
                       "unterbreiten einreichen verhandeln interessieren schnappen buhlen zurueckziehen "
                       "aussteigen mitmischen nachbessern nachlegen offerieren zukaufen kaufinteresse".split())
+# Statuses whose cues, after a name, make it the one acting: a buyer's own steps. Approval and rejection
+# are mostly others' acts ("Peking genehmigt"); their bidder-side forms are in _BIDDER_PHRASE.
+_OWN_STATUSES = ("interested", "negotiating", "bid_submitted", "withdrawn")
 # Bidder-side phrases a verb lemma does not show: "geht leer aus", "erhält den Zuschlag", "Interesse an".
 _BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins) rennen|hut in den ring|"
                             r"interesse an|interessiert|angebot|gebot|offerte|kauf|einstieg|mitbiet|"
-                            r"bewirbt|partner|geldgeber|investoren")
+                            r"bewirbt|partner|geldgeber|investoren|gewinnt|gewonnen|macht das rennen|an bord|prozent|anteil")
 # "gemeinsam mit X", "zusammen mit X", "an der Seite von X": a partner of a bidder in the same clause.
 _WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"), ("seite", "des"))
 # A title before a name makes it an official, never a bidder ("US-Präsident Trump", "Senator X"),
@@ -76,7 +85,7 @@ class Discovery:
                                                                       "investor", "konsortium"))}
         words |= {"court", "house", "senate", "congress", "department", "commission", "bundesregierung"}
         return cls(BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
-                   tuple(tuple(normalise(a).split()) for a in aliases), frozenset(never), frozenset(words),
+                   tuple(_words(a) for a in aliases), frozenset(never), frozenset(words),
                    TermSet.build(deal.not_bidder_cues))
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
@@ -103,10 +112,16 @@ class Discovery:
         clauses = self.finder.reader.read(part)
         norm = normalise(part)
         cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
+        accepted: list[tuple[int, int]] = []  # (clause start, run end) of names in a bidder role
         for i, j in _runs(tokens, part):
             forms = _forms(tokens, i, j, part)
-            name = _canonical(forms, norm)
-            if not name or not self._may_bid(name, tokens, i):
+            before_noun = j < len(tokens) and tokens[j].pos.startswith("NN") and not tokens[j].joined
+            name = _canonical(forms, norm, before_noun)
+            k = j
+            while k < len(tokens) and tokens[k].joined:
+                k += 1
+            if not name or not self._may_bid(name, tokens, i) or self.subject.search(normalise(
+                    part[tokens[i].start:tokens[k - 1].start + len(tokens[k - 1].text)])):
                 continue
             start, end = at[tokens[i].start], at[tokens[j - 1].start + len(tokens[j - 1].text)]
             if _qualified(norm, start, end, cue_spans):
@@ -115,28 +130,37 @@ class Discovery:
             if clause is None or clause.negated:
                 continue
             inside = [k for k, t in enumerate(tokens) if clause.start <= at[t.start] < clause.end]
-            if self._in_role(tokens, i, j, inside, norm[clause.start:clause.end]):
+            listed = accepted and accepted[-1][0] == clause.start and all(
+                (normalise(t.text) in _LIST or t.pos == "KON") for t in tokens[accepted[-1][1]:i]) and \
+                accepted[-1][1] < i
+            if listed or self._in_role(tokens, i, j, inside, norm[clause.start:clause.end], clause.cues, end):
+                accepted.append((clause.start, j))
                 yield name, [forms]
 
-    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[int], clause: str) -> bool:
+    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[int], clause: str, cues, end: int) -> bool:
         before = [tokens[k] for k in inside if k < i]
         after = [tokens[k] for k in inside if k >= j]
         prev = before[-1] if before else None
         # "Käufer X", "Finanzinvestor X", "Tech-Investor X"
         if prev is not None and (prev.lemma in ROLE_NOUNS or prev.head in ROLE_NOUNS):
             return True
-        # "Konsortium um X", "Gebot von X", "Übernahme durch X"
-        if prev is not None and prev.lemma in _LINKS and len(before) > 1:
-            noun = next((t for t in reversed(before[:-1]) if t.pos.startswith("NN") or t.joined), None)
-            if noun is not None and (noun.head in GROUP_NOUNS or noun.lemma in GROUP_NOUNS) and \
-                    (prev.lemma != "an" or noun.head in ("verkauf", "kauf")):
+        # "Konsortium um X", "Gebot von X", "Übernahme durch X", "Verkauf des US-Geschäfts an X"
+        if prev is not None and prev.lemma in _LINKS:
+            nouns = [t for t in before[-6:-1] if t.pos.startswith("NN") or t.joined]
+            if any(t.head in GROUP_NOUNS and prev.lemma in ("um", "von", "gegen") for t in nouns[-1:]) or any(
+                    t.head in TALK_NOUNS or t.lemma in TALK_NOUNS for t in nouns) and prev.lemma in _TALK_LINKS:
+                return True
+            # "Mit Oracle liefen Gespräche": "mit" and a talks cue in the clause
+            if prev.lemma == "mit" and any(t.head in TALK_NOUNS or t.lemma in ("verhandeln", "sprechen", "reden")
+                                           for t in after):
                 return True
         # "Mnuchin-Gruppe", "McCourt-Konsortium"
         if j < len(tokens) and tokens[j].joined and tokens[j].head in GROUP_NOUNS and tokens[j].head not in (
                 "kauf", "verkauf", "uebernahme", "beteiligung"):
             return True
+        rest = " ".join(normalise(t.text) for t in after)
         buying = any(t.lemma in BUY_VERBS or t.head in BUY_VERBS for t in before[-1:] + after) or bool(
-            _BIDDER_PHRASE.search(" ".join(normalise(t.text) for t in after)))
+            _BIDDER_PHRASE.search(rest)) or any(c[0] in _OWN_STATUSES and c[1] >= end for c in cues)
         # "gemeinsam mit X" next to a bidder or a buy verb
         words = tuple(t.lemma for t in before[-3:])
         if any(words[-len(w):] == w for w in _WITH) and (buying or self.finder.names.search(clause)):
@@ -145,13 +169,14 @@ class Discovery:
         # "Nun steigt X bei … ein" (the finite verb before it).
         if not buying or (prev is not None and prev.pos.startswith("APPR")):
             return False
-        lead = [t for t in before if not (t.pos.startswith(("ART", "ADJ", "ADV", "KON", "PTK")) or t.proper
-                                          or t.pos.startswith("NN") and t.lemma in _DESCRIBERS)]
-        return not lead or (len(lead) == 1 and lead[0].pos.endswith("(FIN)") and lead[0] is before[-1])
+        lead = [t for k, t in enumerate(before) if not (
+            t.pos.startswith(("ART", "ADJ", "ADV", "KON", "PTK")) or t.proper or normalise(t.text) in _FORMER
+            or t.pos.startswith("NN") and (t.head in _DESCRIBERS or k + 1 < len(before) and before[k + 1].joined))]
+        return not lead or (len(lead) == 1 and lead[0].pos.endswith("(FIN)"))
 
     def _may_bid(self, name: str, tokens: list[Token], i: int) -> bool:
         key = normalise(name)
-        words = key.replace("-", " ").split()
+        words = list(_words(name))
         if key in self.never or all(w in self.never or w in PLACES for w in words) or len(key) < 3:
             return False
         if any(w in self.never_words for w in words) or key in _NOT_NAMES or self.subject.search(key):
@@ -185,11 +210,11 @@ def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
     runs, i = [], 0
     while i < len(tokens):
         t = tokens[i]
-        if not _is_name(t) or t.joined:
+        if not _is_name(tokens, i) or t.joined:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and not tokens[j].joined and (_is_name(tokens[j]) or (
+        while j < len(tokens) and not tokens[j].joined and (_is_name(tokens, j) or (
                 tokens[j].text[0].isupper() and not tokens[j].pos.startswith(("NN", "V")) and not tokens[j].initial)) \
                 and text[tokens[j - 1].start + len(tokens[j - 1].text):tokens[j].start] == " ":
             if j - i >= 2 and _possessive(tokens[j - 1].text):
@@ -200,17 +225,26 @@ def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
     return runs
 
 
-def _is_name(t: Token) -> bool:
+def _is_name(tokens: list[Token], k: int) -> bool:
     # A capitalised word opening a sentence that the tagger takes for a name only because it does not know
-    # it ("Zusammenschluss") is a noun unless it is tagged a name outright.
-    return t.proper and t.pos != "CARD" and t.text[0].isupper() and not (t.initial and t.pos != "NE")
+    # it ("Zusammenschluss") is a noun unless it is tagged a name outright; so is an unknown noun before a
+    # hyphen ("Werbetechnik-Unternehmen"), unlike a name there ("Mnuchin-Gruppe").
+    t = tokens[k]
+    glued = k + 1 < len(tokens) and tokens[k + 1].joined
+    return t.proper and t.pos != "CARD" and t.text[0].isupper() and not (
+        (t.initial or glued) and t.pos.startswith("NN") and not t.text.isupper())
 
 
 def _forms(tokens: list[Token], i: int, j: int, part: str) -> str:
-    return part[tokens[i].start:tokens[j - 1].start + len(tokens[j - 1].text)]
+    end = tokens[j - 1].start + len(tokens[j - 1].text)
+    web = _WEB.match(part, end)  # "Employer.com" is one name
+    return part[tokens[i].start:web.end() if web else end]
 
 
-def _canonical(written: str, norm: str) -> str:
+_WEB = re.compile(r"\.(?:com|ai|io|net|org|de)\b")
+
+
+def _canonical(written: str, norm: str, before_noun: bool = False) -> str:
     """The name as written without a possessive -s ("McCourts" -> "McCourt" where the text also has
     "McCourt" or the word cannot end a name otherwise) and without a leading "Ex-"."""
     words = written.replace("’", "'").split()
@@ -219,7 +253,7 @@ def _canonical(written: str, norm: str) -> str:
     if words:
         last = words[-1]
         bare = last[:-1].rstrip("'")
-        if _possessive(last) and (len(words) > 1 or re.search(rf"\b{re.escape(normalise(bare))}\b(?!s)", norm)):
+        if _possessive(last) and (len(words) > 1 or before_noun or re.search(rf"\b{re.escape(normalise(bare))}\b(?!s)", norm)):
             words[-1] = bare
     return " ".join(words).strip(" -'")
 
@@ -236,7 +270,11 @@ def _overlap(words: list[str], alias: tuple[str, ...]) -> bool:
 
 
 def _contains(longer: str, shorter: str) -> bool:
-    return longer != shorter and _overlap(normalise(shorter).split(), tuple(normalise(longer).split()))
+    return longer != shorter and _overlap(list(_words(shorter)), _words(longer))
+
+
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"[a-z0-9']+", normalise(name).replace("’", "'")))
 
 
 def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
