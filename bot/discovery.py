@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from bot.bidders import BidderFinder
 from bot.clauses import offsets, rank
-from bot.config import DealConfig
+from bot.config import BidderConfig, DealConfig
 from bot.german import GermanText, Token
 from bot.lexicon import ACTORS, REPORTERS
 from bot.match import TermSet, normalise, sentences
@@ -37,6 +37,8 @@ BUY_VERBS = frozenset("kaufen uebernehmen erwerben bieten mitbieten ueberbieten 
 # Statuses whose cues, after a name, make it the one acting: a buyer's own steps. Approval and rejection
 # are mostly others' acts ("Peking genehmigt"); their bidder-side forms are in _BIDDER_PHRASE.
 _OWN_STATUSES = ("interested", "negotiating", "bid_submitted", "withdrawn")
+# Cues anyone may state of a deal, not only a buyer: "Meta hofft auf Tiktok-Aus", "Mnuchin wartet ab".
+_WEAK = ("hoff", "abwart", "wart", "option", "denkbar", "ein thema", "sammel", "such")
 # Bidder-side phrases a verb lemma does not show: "geht leer aus", "erhält den Zuschlag", "Interesse an".
 _BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins) rennen|hut in den ring|"
                             r"interesse an|interessiert|angebot|gebot|offerte|kauf|einstieg|mitbiet|"
@@ -60,9 +62,12 @@ PLACES = frozenset(normalise(p) for p in (
     "Golf", "Asien", "Afrika", "Washington", "Peking", "Beijing", "Shanghai", "Shenzhen", "New York",
     "Kalifornien", "Texas", "Florida", "Los Angeles", "San Francisco", "Silicon Valley", "Redmond", "Austin",
     "London", "Paris", "Brüssel", "Berlin", "Frankfurt", "München", "Hamburg", "Düsseldorf", "Köln",
-    "Leverkusen", "Mailand", "Rom", "Madrid", "Tokio", "Moskau", "Wall Street", "Delaware", "Virginia"))
+    "Leverkusen", "Mailand", "Rom", "Madrid", "Tokio", "Moskau", "Wall Street", "Delaware", "Virginia",
+    "Neuseeland", "Südafrika", "Ägypten", "Nigeria", "Argentinien", "Chile", "Vietnam", "Indonesien", "Malaysia",
+    "Thailand", "Philippinen", "Pakistan", "Bangladesch", "Schweden", "Norwegen", "Dänemark", "Finnland",
+    "Belgien", "Luxemburg", "Portugal", "Griechenland", "Tschechien", "Ungarn", "Rumänien", "Bayern"))
 # Words that cannot be a bidder's name on their own though the tagger may take them for names.
-_NOT_NAMES = frozenset("wer was ob ex tech app apps deal update chef us-".split())
+_NOT_NAMES = frozenset("wer was ob ex tech app apps deal update chef the and of to for a an".split())
 
 
 @dataclass(frozen=True)
@@ -74,9 +79,15 @@ class Discovery:
     never: frozenset  # names never bidders, normalised: not_bidders, media, institutions, places
     never_words: frozenset  # words that make a name an institution ("Supreme Court", "US-Senat")
     cues: TermSet
+    memory: bool = True
+    # Names found so far (canonical -> spellings), and a finder for them: once a report has put a name in a
+    # bidder role, later reports are read for it as for a configured bidder, so its status keeps up even
+    # where a report only names it ("Einigung mit Oracle und Walmart").
+    _seen: dict = field(default_factory=dict, compare=False, repr=False)
+    _state: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, deal: DealConfig, german: GermanText) -> "Discovery":
+    def build(cls, deal: DealConfig, german: GermanText, memory: bool = True) -> "Discovery":
         aliases = {a for b in deal.bidders for a in (b.name, *b.aliases)}
         actors = {e.rstrip("*") for entries in ACTORS.values() for e in entries}
         never = {normalise(n) for n in (*deal.not_bidders, *MEDIA, *REPORTERS)} | PLACES
@@ -86,7 +97,21 @@ class Discovery:
         words |= {"court", "house", "senate", "congress", "department", "commission", "bundesregierung"}
         return cls(BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
                    tuple(_words(a) for a in aliases), frozenset(never), frozenset(words),
-                   TermSet.build(deal.not_bidder_cues))
+                   TermSet.build(deal.not_bidder_cues), memory, {}, {"deal": deal})
+
+    def remember(self, names) -> None:
+        """Treat these names as found before (e.g. the discovered bidders a store holds, at start)."""
+        for name in names:
+            self._seen.setdefault(name, {name})
+        self._state.pop("finder", None)
+
+    def _recall(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
+        if not self._seen:
+            return ()
+        if "finder" not in self._state:
+            bidders = tuple(BidderConfig(n, tuple(sorted(f))) for n, f in self._seen.items())
+            self._state["finder"] = BidderFinder.build(replace(self._state["deal"], bidders=bidders), self.german)
+        return self._state["finder"].find(title, teaser)
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
         """Unconfigured names in a bidder role, in the order the text names them, each with the status the
@@ -104,6 +129,19 @@ class Discovery:
             forms = set(written[name]) | {f for m in written if _contains(name, m) for f in written[m]}
             roles = [self.finder.status_of(title, teaser, f) for f in forms]
             out.append(BidderMention(name, min(roles, key=rank, default=None), discovered=True))
+        if not self.memory:
+            return tuple(out)
+        for m in self._recall(title, teaser):
+            if not any(_contains(o.name, m.name) or o.name == m.name or _contains(m.name, o.name) for o in out):
+                out.append(BidderMention(m.name, m.role, discovered=True))
+        for name in names:
+            known = next((k for k in self._seen if k == name or _contains(k, name) or _contains(name, k)), None)
+            if known is None or _contains(name, known):  # "Bobby Kotick" after "Kotick" names him fully
+                self._seen[name] = self._seen.pop(known, set()) | {name}
+                self._state.pop("finder", None)
+            else:
+                self._seen[known].add(name)
+                self._state.pop("finder", None)
         return tuple(out)
 
     # --- one headline or teaser sentence --------------------------------------------------------
@@ -133,11 +171,13 @@ class Discovery:
             listed = accepted and accepted[-1][0] == clause.start and all(
                 (normalise(t.text) in _LIST or t.pos == "KON") for t in tokens[accepted[-1][1]:i]) and \
                 accepted[-1][1] < i
-            if listed or self._in_role(tokens, i, j, inside, norm[clause.start:clause.end], clause.cues, end):
+            if listed or self._in_role(tokens, i, j, inside, norm[clause.start:clause.end], clause.cues, end,
+                                                clause.start):
                 accepted.append((clause.start, j))
                 yield name, [forms]
 
-    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[int], clause: str, cues, end: int) -> bool:
+    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[int], clause: str, cues, end: int,
+                 cstart: int) -> bool:
         before = [tokens[k] for k in inside if k < i]
         after = [tokens[k] for k in inside if k >= j]
         prev = before[-1] if before else None
@@ -158,9 +198,12 @@ class Discovery:
         if j < len(tokens) and tokens[j].joined and tokens[j].head in GROUP_NOUNS and tokens[j].head not in (
                 "kauf", "verkauf", "uebernahme", "beteiligung"):
             return True
+        if j < len(tokens) and tokens[j].joined:
+            return False  # "des Netscape-Gründers Marc Andreessen": the name only qualifies a noun
         rest = " ".join(normalise(t.text) for t in after)
         buying = any(t.lemma in BUY_VERBS or t.head in BUY_VERBS for t in before[-1:] + after) or bool(
-            _BIDDER_PHRASE.search(rest)) or any(c[0] in _OWN_STATUSES and c[1] >= end for c in cues)
+            _BIDDER_PHRASE.search(rest)) or any(
+            c[0] in _OWN_STATUSES and c[1] >= end and not clause[c[1] - cstart:].startswith(_WEAK) for c in cues)
         # "gemeinsam mit X" next to a bidder or a buy verb
         words = tuple(t.lemma for t in before[-3:])
         if any(words[-len(w):] == w for w in _WITH) and (buying or self.finder.names.search(clause)):
@@ -169,6 +212,9 @@ class Discovery:
         # "Nun steigt X bei … ein" (the finite verb before it).
         if not buying or (prev is not None and prev.pos.startswith("APPR")):
             return False
+        if any(t.lemma == "der" and normalise(t.text) in ("des", "der") and k and before[k - 1].pos.startswith("NN")
+               for k, t in enumerate(before)):
+            return False  # "Die Firma des Gründers X …": X is a genitive attribute, not the subject
         lead = [t for k, t in enumerate(before) if not (
             t.pos.startswith(("ART", "ADJ", "ADV", "KON", "PTK")) or t.proper or normalise(t.text) in _FORMER
             or t.pos.startswith("NN") and (t.head in _DESCRIBERS or k + 1 < len(before) and before[k + 1].joined))]
@@ -181,7 +227,8 @@ class Discovery:
             return False
         if any(w in self.never_words for w in words) or key in _NOT_NAMES or self.subject.search(key):
             return False
-        if any(_overlap(words, alias) for alias in self.configured):
+        bare = [w[:-1] if _possessive(w) else w for w in words]
+        if any(_overlap(words, alias) or _overlap(bare, alias) for alias in self.configured):
             return False  # a configured bidder: the finder reports it
         # An office before the name, unless a former one: "US-Präsident Trump", not "Ex-Finanzminister X".
         prev = tokens[i - 1] if i else None
@@ -192,6 +239,12 @@ class Discovery:
                 k -= 1
             former = {normalise(t.text) for t in tokens[max(0, k - 2):i]} & _FORMER
             return bool(former)
+        # A place: "in den USA, Kanada und Neuseeland", "aus Abu Dhabi"
+        k = i - 1
+        while k >= 0 and (tokens[k].proper or tokens[k].pos.startswith(("ART", "KON"))):
+            k -= 1
+        if k >= 0 and tokens[k].pos.startswith("APPR") and tokens[k].lemma in ("in", "nach", "aus"):
+            return False
         # The seller's people: "Bytedance-Gründer Zhang Yiming", "Tiktok-Chef X"
         if prev is not None and prev.joined and i > 1 and self.subject.search(normalise(tokens[i - 2].text)):
             return False
@@ -215,7 +268,9 @@ def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
             continue
         j = i + 1
         while j < len(tokens) and not tokens[j].joined and (_is_name(tokens, j) or (
-                tokens[j].text[0].isupper() and not tokens[j].pos.startswith(("NN", "V")) and not tokens[j].initial)) \
+                tokens[j].text[0].isupper() and not tokens[j].initial and (
+                    not tokens[j].pos.startswith(("NN", "V")) or tokens[j - 1].pos == "NE" and tokens[j].pos != "NN"
+                    or tokens[j - 1].pos == "NE" and j - i == 1 and _GIVEN.fullmatch(tokens[j - 1].text)))) \
                 and text[tokens[j - 1].start + len(tokens[j - 1].text):tokens[j].start] == " ":
             if j - i >= 2 and _possessive(tokens[j - 1].text):
                 break
@@ -223,6 +278,10 @@ def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
         runs.append((i, j))
         i = j
     return runs
+
+
+# A given name before an unknown capitalised word makes it a surname ("Marc Andreessen", "Reid Rasner").
+_GIVEN = re.compile(r"[A-Z][a-z]{2,}")
 
 
 def _is_name(tokens: list[Token], k: int) -> bool:
@@ -259,7 +318,8 @@ def _canonical(written: str, norm: str, before_noun: bool = False) -> str:
 
 
 def _possessive(word: str) -> bool:
-    return len(word) > 3 and word[-1] == "s" and word[-2] not in "su" and not word.isupper() or word.endswith("'s")
+    # English "'s" belongs to the name ("People's Bid"); German adds a bare -s ("McCourts Angebot").
+    return len(word) > 3 and word[-1] == "s" and word[-2] not in "su'" and not word.isupper()
 
 
 def _overlap(words: list[str], alias: tuple[str, ...]) -> bool:
