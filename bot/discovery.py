@@ -29,6 +29,7 @@ TALK_NOUNS = frozenset("verkauf kauf gespraech verhandlung einigung vereinbarung
                        "zuschlag partnerschaft kontrolle uebernahme zwangsverkauf".split())
 _LINKS = frozenset("um von mit durch an gegen fuer".split())
 _TALK_LINKS = frozenset("an mit durch fuer".split())
+_NOUNS = ROLE_NOUNS | GROUP_NOUNS | TALK_NOUNS
 _LIST = frozenset("und oder sowie , wie".split())
 # Verbs (lemmas; split verbs come joined) that make their subject a bidder when the clause speaks of a deal.
 BUY_VERBS = frozenset("kaufen uebernehmen erwerben bieten mitbieten ueberbieten einsteigen beteiligen vorlegen "
@@ -151,7 +152,8 @@ class Discovery:
         norm = normalise(part)
         cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
         accepted: list[tuple[int, int]] = []  # (clause start, run end) of names in a bidder role
-        for i, j in _runs(tokens, part):
+        for i, j in sorted(_runs(tokens, part) + _listed_words(tokens)):
+            weak = not _is_name(tokens, i)
             forms = _forms(tokens, i, j, part)
             before_noun = j < len(tokens) and tokens[j].pos.startswith("NN") and not tokens[j].joined
             name = _canonical(forms, norm, before_noun)
@@ -171,7 +173,7 @@ class Discovery:
             listed = accepted and accepted[-1][0] == clause.start and all(
                 (normalise(t.text) in _LIST or t.pos == "KON") for t in tokens[accepted[-1][1]:i]) and \
                 accepted[-1][1] < i
-            if listed or self._in_role(tokens, i, j, inside, norm[clause.start:clause.end], clause.cues, end,
+            if listed or not weak and self._in_role(tokens, i, j, inside, norm[clause.start:clause.end], clause.cues, end,
                                                 clause.start):
                 accepted.append((clause.start, j))
                 yield name, [forms]
@@ -194,6 +196,9 @@ class Discovery:
             if prev.lemma == "mit" and any(t.head in TALK_NOUNS or t.lemma in ("verhandeln", "sprechen", "reden")
                                            for t in after):
                 return True
+        # "Koticks Angebot", "McCourts Konsortium"
+        if j < len(tokens) and _possessive(tokens[j - 1].text) and tokens[j].head in GROUP_NOUNS:
+            return True
         # "Mnuchin-Gruppe", "McCourt-Konsortium"
         if j < len(tokens) and tokens[j].joined and tokens[j].head in GROUP_NOUNS and tokens[j].head not in (
                 "kauf", "verkauf", "uebernahme", "beteiligung"):
@@ -270,7 +275,8 @@ def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
         while j < len(tokens) and not tokens[j].joined and (_is_name(tokens, j) or (
                 tokens[j].text[0].isupper() and not tokens[j].initial and (
                     not tokens[j].pos.startswith(("NN", "V")) or tokens[j - 1].pos == "NE" and tokens[j].pos != "NN"
-                    or tokens[j - 1].pos == "NE" and j - i == 1 and _GIVEN.fullmatch(tokens[j - 1].text)))) \
+                    or tokens[j - 1].pos == "NE" and j - i == 1 and _GIVEN.fullmatch(tokens[j - 1].text)
+                    and not _possessive(tokens[j - 1].text) and tokens[j].head not in _NOUNS))) \
                 and text[tokens[j - 1].start + len(tokens[j - 1].text):tokens[j].start] == " ":
             if j - i >= 2 and _possessive(tokens[j - 1].text):
                 break
@@ -278,6 +284,16 @@ def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
         runs.append((i, j))
         i = j
     return runs
+
+
+def _listed_words(tokens: list[Token]) -> list[tuple[int, int]]:
+    """Capitalised words after "und"/"oder" that the tagger took for nouns ("Oracle und Blackstone"): names
+    only where they continue a list of bidders (see `listed`), and never a role or description word."""
+    return [(k, k + 1) for k in range(2, len(tokens)) if tokens[k - 1].lemma in ("und", "oder", "sowie")
+            and tokens[k].pos == "NN" and not tokens[k].proper and tokens[k].text[0].isupper()
+            and not tokens[k].initial and not tokens[k].joined and tokens[k].head not in _NOUNS
+            and tokens[k].head not in _DESCRIBERS and not (k + 1 < len(tokens) and tokens[k + 1].joined)
+            and not (k + 1 < len(tokens) and tokens[k + 1].pos.startswith(("NN", "NE")))]
 
 
 # A given name before an unknown capitalised word makes it a surname ("Marc Andreessen", "Reid Rasner").
@@ -330,7 +346,9 @@ def _overlap(words: list[str], alias: tuple[str, ...]) -> bool:
 
 
 def _contains(longer: str, shorter: str) -> bool:
-    return longer != shorter and _overlap(list(_words(shorter)), _words(longer))
+    """`longer` holds `shorter` word for word and has more words ("Frank McCourt" holds "McCourt")."""
+    short, long_ = _words(shorter), _words(longer)
+    return len(short) < len(long_) and _overlap(list(short), long_)
 
 
 def _words(name: str) -> tuple[str, ...]:
