@@ -47,7 +47,7 @@ def sets(config) -> list[tuple[str, object, list[dict], tuple[str, ...]]]:
     relevance = [i for i in load(DATA / "relevance_dev.jsonl") if i.get("relevant")]
     for i in relevance:
         i.setdefault("teaser", i.get("summary", ""))
-        i["bidders"] = [{"name": b["name"]} for b in i["bidders"]]
+        i["bidders"] = [{"name": b["name"], "status": b.get("role")} for b in i["bidders"]]
     out = [("tiktok", config.deal, load(DATA / "bidders_dev.jsonl"), REMOVED),
            ("relevance", config.deal, relevance, REMOVED)]
     for deal, (subject, bidder) in DEALS.items():
@@ -76,15 +76,17 @@ def figures(deal, results, spellings: dict) -> dict:
 
     def hit(label: str, name: str) -> bool:
         return any(same(s, name) for s in spellings.get(label, (label,)))
-    tp = fp = fn = hits = total = not_bidder = 0
+    tp = fp = fn = hits = total = not_bidder = agree = 0
     errors = []
     for item, found, discovered in results:
         labels = [b["name"] for b in item["bidders"]]
         unlisted = [n for n in labels if not any(same(n, a) for a in listed)]
         names = [m.name for m in discovered]
+        status = {b["name"]: b.get("status") for b in item["bidders"]}
         for n in unlisted:
             if any(hit(n, d) for d in names):
                 tp += 1
+                agree += status[n] == next(d.role for d in discovered if hit(n, d.name))
             else:
                 fn += 1
                 errors.append(f"  miss {item['id']}: {n} | {item['title']}")
@@ -98,13 +100,15 @@ def figures(deal, results, spellings: dict) -> dict:
             total += 1
             hits += any(same(n, a) for aliases in found for a in aliases) or any(hit(n, d) for d in names)
     return {"tp": tp, "fp": fp, "fn": fn, "recall_all": hits / max(1, total), "labels": total,
-            "not_bidder": not_bidder, "errors": errors}
+            "not_bidder": not_bidder, "errors": errors,
+            "agree": agree}
 
 
 def pr(f: dict) -> str:
     p = f["tp"] / (f["tp"] + f["fp"]) if f["tp"] + f["fp"] else float("nan")
     r = f["tp"] / (f["tp"] + f["fn"]) if f["tp"] + f["fn"] else float("nan")
-    return f"P {p:.2f} R {r:.2f} (tp {f['tp']} fp {f['fp']} fn {f['fn']})"
+    a = f["agree"] / f["tp"] if f["tp"] else float("nan")
+    return f"P {p:.2f} R {r:.2f} (tp {f['tp']} fp {f['fp']} fn {f['fn']}); status agrees {a:.2f}"
 
 
 def proof(config, german, memory: bool = True) -> list[dict]:
