@@ -13,11 +13,9 @@ from bot.match import TermSet, normalise, sentences
 from bot.models import BidderMention
 from bot.provenance import MEDIA
 
-# Nouns that make the name right after them a bidder ("Käufer X", "Finanzinvestor X"), as lemma or
-# compound head ("Kaufinteressent", "Tech-Investor").
-ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent interessentin geldgeber "
-                       "finanzinvestor staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds "
-                       "investmentfirma investmentgesellschaft".split())
+# Nouns that make the name right after them a bidder ("Käufer X", "Tech-Investor X"), as lemma or head.
+ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent interessentin geldgeber finanzinvestor "
+                       "staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds investmentfirma".split())
 # Nouns that make a name after "um"/"von"/"mit"/"durch" a bidder ("Konsortium um X", "Gebot von X",
 # "Übernahme durch X"), and the same nouns glued after a name ("Mnuchin-Gruppe", "McCourt-Angebot").
 GROUP_NOUNS = frozenset("konsortium gruppe investorengruppe bietergruppe buendnis allianz lager gebot angebot "
@@ -27,10 +25,8 @@ GROUP_NOUNS = frozenset("konsortium gruppe investorengruppe bietergruppe buendni
 # X", "Entscheidung für X", "Zuschlag an X" (the seller and officials are excluded by name).
 TALK_NOUNS = frozenset("verkauf kauf gespraech verhandlung einigung vereinbarung deal vorschlag entscheidung "
                        "zuschlag partnerschaft kontrolle uebernahme zwangsverkauf".split())
-_LINKS = frozenset("um von mit durch an gegen fuer".split())
 _TALK_LINKS = frozenset("an mit durch fuer".split())
-_NOUNS = ROLE_NOUNS | GROUP_NOUNS | TALK_NOUNS
-_LIST = frozenset("und oder sowie , wie".split())
+_LINKS = _TALK_LINKS | {"um", "von", "gegen"}
 # Verbs (lemmas; split verbs come joined) that make their subject a bidder when the clause speaks of a deal.
 BUY_VERBS = frozenset("kaufen uebernehmen erwerben bieten mitbieten ueberbieten einsteigen beteiligen vorlegen "
                       "unterbreiten einreichen verhandeln interessieren schnappen buhlen zurueckziehen "
@@ -53,22 +49,26 @@ OFFICES = ("praesident", "minister", "senator", "abgeordnet", "kanzler", "gouver
            "berater", "anwalt", "analyst", "experte", "politiker", "demokrat", "republikaner", "vorsitzend",
            "aufseher", "regulierer", "staatssekretaer", "parteichef", "fraktionschef")
 _FORMER = frozenset("frueher ehemalig ex einstig".split())
+_INSTITUTIONS = {"court", "house", "senate", "congress", "department", "commission", "bundesregierung"}
 # Countries, regions and cities German deal news names: a place never bids ("USA", "Abu Dhabi").
 PLACES = frozenset(normalise(p) for p in (
-    "USA", "US", "Amerika", "Vereinigte Staaten", "China", "Volksrepublik", "Indien", "Japan", "Russland",
-    "Kanada", "Mexiko", "Brasilien", "Europa", "EU", "Deutschland", "Frankreich", "Italien", "Spanien",
-    "Großbritannien", "Grossbritannien", "England", "Irland", "Niederlande", "Schweiz", "Österreich", "Polen",
-    "Taiwan", "Hongkong", "Singapur", "Südkorea", "Korea", "Australien", "Israel", "Iran", "Türkei", "Ukraine",
-    "Saudi-Arabien", "Katar", "Emirate", "Vereinigte Arabische Emirate", "VAE", "Abu Dhabi", "Dubai",
-    "Golf", "Asien", "Afrika", "Washington", "Peking", "Beijing", "Shanghai", "Shenzhen", "New York",
-    "Kalifornien", "Texas", "Florida", "Los Angeles", "San Francisco", "Silicon Valley", "Redmond", "Austin",
-    "London", "Paris", "Brüssel", "Berlin", "Frankfurt", "München", "Hamburg", "Düsseldorf", "Köln",
-    "Leverkusen", "Mailand", "Rom", "Madrid", "Tokio", "Moskau", "Wall Street", "Delaware", "Virginia",
-    "Neuseeland", "Südafrika", "Ägypten", "Nigeria", "Argentinien", "Chile", "Vietnam", "Indonesien", "Malaysia",
-    "Thailand", "Philippinen", "Pakistan", "Bangladesch", "Schweden", "Norwegen", "Dänemark", "Finnland",
-    "Belgien", "Luxemburg", "Portugal", "Griechenland", "Tschechien", "Ungarn", "Rumänien", "Bayern"))
+    "USA|US|Amerika|Vereinigte Staaten|China|Volksrepublik|Indien|Japan|Russland|Kanada|Mexiko|Brasilien|Europa|"
+    "EU|Deutschland|Frankreich|Italien|Spanien|Großbritannien|Grossbritannien|England|Irland|Niederlande|Schweiz|"
+    "Österreich|Polen|Taiwan|Hongkong|Singapur|Südkorea|Korea|Australien|Israel|Iran|Türkei|Ukraine|"
+    "Saudi-Arabien|Katar|Emirate|Vereinigte Arabische Emirate|VAE|Abu Dhabi|Dubai|Golf|Asien|Afrika|Washington|"
+    "Peking|Beijing|Shanghai|Shenzhen|New York|Kalifornien|Texas|Florida|Los Angeles|San Francisco|"
+    "Silicon Valley|Redmond|Austin|London|Paris|Brüssel|Berlin|Frankfurt|München|Hamburg|Düsseldorf|Köln|"
+    "Leverkusen|Mailand|Rom|Madrid|Tokio|Moskau|Wall Street|Delaware|Virginia|Neuseeland|Südafrika|Ägypten|"
+    "Nigeria|Argentinien|Chile|Vietnam|Indonesien|Malaysia|Thailand|Philippinen|Pakistan|Bangladesch|Schweden|"
+    "Norwegen|Dänemark|Finnland|Belgien|Luxemburg|Portugal|Griechenland|Tschechien|Ungarn|Rumänien|Bayern").split("|"))
 # Words that cannot be a bidder's name on their own though the tagger may take them for names.
 _NOT_NAMES = frozenset("wer was ob ex tech app apps deal update chef the and of to for a an".split())
+# Descriptions that may stand before a subject name: "Investor Frank McCourt will …", "Milliardär X bietet".
+_DESCRIBERS = frozenset("investor milliardaer unternehmer gruender chef manager geschaeftsmann finanzinvestor "
+                        "konzern firma fonds medienmogul mogul star youtuber".split())
+_NOUNS = ROLE_NOUNS | GROUP_NOUNS | TALK_NOUNS | _DESCRIBERS
+_GIVEN = re.compile(r"[A-Z][a-z]{2,}")  # a given name makes the unknown word after it a surname ("Marc Andreessen")
+_WEB = re.compile(r"\.(?:com|ai|io|net|org|de)\b")  # "Employer.com" is one name
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,8 @@ class Discovery:
         actors = {e.rstrip("*") for entries in ACTORS.values() for e in entries}
         never = {normalise(n) for n in (*deal.not_bidders, *MEDIA, *REPORTERS)} | PLACES
         never |= {a for a in actors if " " in a} | {normalise(t.strip("*^$")) for t in deal.subject}
-        words = {a for a in actors if " " not in a and not a.startswith(("kaeufer", "bieter", "interessent",
-                                                                      "investor", "konsortium"))}
-        words |= {"court", "house", "senate", "congress", "department", "commission", "bundesregierung"}
+        words = {a for a in actors if " " not in a and not a.startswith(("kaeufer", "bieter", "interes", "investor",
+                                                                      "konsortium"))} | _INSTITUTIONS
         return cls(BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
                    tuple(_words(a) for a in aliases), frozenset(never), frozenset(words),
                    TermSet.build(deal.not_bidder_cues), memory, {}, {"deal": deal})
@@ -107,12 +106,10 @@ class Discovery:
         self._state.pop("finder", None)
 
     def _recall(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
-        if not self._seen:
-            return ()
-        if "finder" not in self._state:
+        if self._seen and "finder" not in self._state:
             bidders = tuple(BidderConfig(n, tuple(sorted(f))) for n, f in self._seen.items())
             self._state["finder"] = BidderFinder.build(replace(self._state["deal"], bidders=bidders), self.german)
-        return self._state["finder"].find(title, teaser)
+        return self._state["finder"].find(title, teaser) if self._seen else ()
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
         """Unconfigured names in a bidder role, in the order the text names them, each with the status the
@@ -135,14 +132,11 @@ class Discovery:
         for m in self._recall(title, teaser):
             if not any(_contains(o.name, m.name) or o.name == m.name or _contains(m.name, o.name) for o in out):
                 out.append(BidderMention(m.name, m.role, discovered=True))
-        for name in names:
-            known = next((k for k in self._seen if k == name or _contains(k, name) or _contains(name, k)), None)
-            if known is None or _contains(name, known):  # "Bobby Kotick" after "Kotick" names him fully
-                self._seen[name] = self._seen.pop(known, set()) | {name}
-                self._state.pop("finder", None)
-            else:
-                self._seen[known].add(name)
-                self._state.pop("finder", None)
+        for name in names:  # remember; "Bobby Kotick" after "Kotick" names him fully
+            known = next((k for k in self._seen if name == k or _contains(k, name) or _contains(name, k)), name)
+            spellings = self._seen.pop(known, set()) | {name, known}
+            self._seen[name if _contains(name, known) or known == name else known] = spellings
+            self._state.pop("finder", None)
         return tuple(out)
 
     # --- one headline or teaser sentence --------------------------------------------------------
@@ -157,31 +151,26 @@ class Discovery:
             forms = _forms(tokens, i, j, part)
             before_noun = j < len(tokens) and tokens[j].pos.startswith("NN") and not tokens[j].joined
             name = _canonical(forms, norm, before_noun)
-            k = j
-            while k < len(tokens) and tokens[k].joined:
-                k += 1
-            if not name or not self._may_bid(name, tokens, i) or self.subject.search(normalise(
-                    part[tokens[i].start:tokens[k - 1].start + len(tokens[k - 1].text)])):
+            k = next((k for k in range(j, len(tokens)) if not tokens[k].joined), len(tokens))  # "Tik-Tok"
+            compound = normalise(part[tokens[i].start:tokens[k - 1].start + len(tokens[k - 1].text)])
+            if not name or not self._may_bid(name, tokens, i) or self.subject.search(compound):
                 continue
             start, end = at[tokens[i].start], at[tokens[j - 1].start + len(tokens[j - 1].text)]
-            if _qualified(norm, start, end, cue_spans):
-                continue
             clause = next((c for c in clauses if c.start <= start < c.end), None)
-            if clause is None or clause.negated:
+            # "Konkurrent X", "laut X": the finder's own rule for not-bidder cues
+            if clause is None or clause.negated or BidderFinder._qualified(norm, start, end, cue_spans):
                 continue
-            inside = [k for k, t in enumerate(tokens) if clause.start <= at[t.start] < clause.end]
-            listed = accepted and accepted[-1][0] == clause.start and all(
-                (normalise(t.text) in _LIST or t.pos == "KON") for t in tokens[accepted[-1][1]:i]) and \
-                accepted[-1][1] < i
-            if listed or not weak and self._in_role(tokens, i, j, inside, norm[clause.start:clause.end], clause.cues, end,
-                                                clause.start):
+            inside = [tokens[k] for k in range(len(tokens)) if clause.start <= at[tokens[k].start] < clause.end]
+            # "Oracle, Silver Lake und MGX": a name listed right after a bidder (only commas and "und" between)
+            listed = accepted and accepted[-1][0] == clause.start and accepted[-1][1] < i and all(
+                t.pos == "KON" for t in tokens[accepted[-1][1]:i])
+            if listed or not weak and self._in_role(tokens, i, j, inside, clause, end):
                 accepted.append((clause.start, j))
                 yield name, [forms]
 
-    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[int], clause: str, cues, end: int,
-                 cstart: int) -> bool:
-        before = [tokens[k] for k in inside if k < i]
-        after = [tokens[k] for k in inside if k >= j]
+    def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[Token], clause, end: int) -> bool:
+        before = [t for t in inside if t.start < tokens[i].start]
+        after = [t for t in inside if t.start >= tokens[j - 1].start + len(tokens[j - 1].text)]
         prev = before[-1] if before else None
         # "Käufer X", "Finanzinvestor X", "Tech-Investor X"
         if prev is not None and (prev.lemma in ROLE_NOUNS or prev.head in ROLE_NOUNS):
@@ -208,10 +197,11 @@ class Discovery:
         rest = " ".join(normalise(t.text) for t in after)
         buying = any(t.lemma in BUY_VERBS or t.head in BUY_VERBS for t in before[-1:] + after) or bool(
             _BIDDER_PHRASE.search(rest)) or any(
-            c[0] in _OWN_STATUSES and c[1] >= end and not clause[c[1] - cstart:].startswith(_WEAK) for c in cues)
+            c[0] in _OWN_STATUSES and c[1] >= end and not clause.text[c[1] - clause.start:].startswith(_WEAK)
+            for c in clause.cues)
         # "gemeinsam mit X" next to a bidder or a buy verb
         words = tuple(t.lemma for t in before[-3:])
-        if any(words[-len(w):] == w for w in _WITH) and (buying or self.finder.names.search(clause)):
+        if any(words[-len(w):] == w for w in _WITH) and (buying or self.finder.names.search(clause.text)):
             return True
         # The clause's subject: "X will Tiktok kaufen", "X legt Angebot vor", "Auch X bietet mit",
         # "Nun steigt X bei … ein" (the finite verb before it).
@@ -256,10 +246,6 @@ class Discovery:
         return True
 
 
-# Descriptions that may stand before a subject name: "Investor Frank McCourt will …", "Milliardär X bietet".
-_DESCRIBERS = frozenset("investor milliardaer unternehmer gruender chef manager geschaeftsmann "
-                        "finanzinvestor konzern firma fonds medienmogul mogul star youtuber".split())
-
 
 def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
     """Runs of adjacent name words ("Frank McCourt", "Liberty Strategic Capital"): proper tokens, and a
@@ -291,13 +277,8 @@ def _listed_words(tokens: list[Token]) -> list[tuple[int, int]]:
     only where they continue a list of bidders (see `listed`), and never a role or description word."""
     return [(k, k + 1) for k in range(2, len(tokens)) if tokens[k - 1].lemma in ("und", "oder", "sowie")
             and tokens[k].pos == "NN" and not tokens[k].proper and tokens[k].text[0].isupper()
-            and not tokens[k].initial and not tokens[k].joined and tokens[k].head not in _NOUNS
-            and tokens[k].head not in _DESCRIBERS and not (k + 1 < len(tokens) and tokens[k + 1].joined)
+            and not tokens[k].initial and not tokens[k].joined and tokens[k].head not in _NOUNS and not (k + 1 < len(tokens) and tokens[k + 1].joined)
             and not (k + 1 < len(tokens) and tokens[k + 1].pos.startswith(("NN", "NE")))]
-
-
-# A given name before an unknown capitalised word makes it a surname ("Marc Andreessen", "Reid Rasner").
-_GIVEN = re.compile(r"[A-Z][a-z]{2,}")
 
 
 def _is_name(tokens: list[Token], k: int) -> bool:
@@ -314,9 +295,6 @@ def _forms(tokens: list[Token], i: int, j: int, part: str) -> str:
     end = tokens[j - 1].start + len(tokens[j - 1].text)
     web = _WEB.match(part, end)  # "Employer.com" is one name
     return part[tokens[i].start:web.end() if web else end]
-
-
-_WEB = re.compile(r"\.(?:com|ai|io|net|org|de)\b")
 
 
 def _canonical(written: str, norm: str, before_noun: bool = False) -> str:
@@ -353,13 +331,3 @@ def _contains(longer: str, shorter: str) -> bool:
 
 def _words(name: str) -> tuple[str, ...]:
     return tuple(re.findall(r"[a-z0-9']+", normalise(name).replace("’", "'")))
-
-
-def _qualified(text: str, start: int, end: int, cues: list[tuple[int, int]]) -> bool:
-    """A not-bidder cue right before the name ("Konkurrent X", "laut X") or glued after it ("X-Rivale")."""
-    for c_start, c_end in cues:
-        if c_end <= start and start - c_end <= 28 and len(re.findall(r"[a-z0-9]+", text[c_end:start])) <= 1:
-            return True
-        if c_start >= end and text[end:c_start] in ("-", ""):
-            return True
-    return False
