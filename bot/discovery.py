@@ -216,35 +216,25 @@ class Discovery:
         return not lead or (len(lead) == 1 and lead[0].pos.endswith("(FIN)"))
 
     def _may_bid(self, name: str, tokens: list[Token], i: int) -> bool:
-        key = normalise(name)
-        words = list(_words(name))
-        if key in self.never or all(w in self.never or w in PLACES for w in words) or len(key) < 3:
-            return False
-        if any(w in self.never_words for w in words) or key in _NOT_NAMES or self.subject.search(key):
-            return False
+        key, words = normalise(name), list(_words(name))
         bare = [w[:-1] if _possessive(w) else w for w in words]
+        if key in self.never or key in _NOT_NAMES or len(key) < 3 or self.subject.search(key) or all(
+                w in self.never for w in words) or any(w in self.never_words for w in words):
+            return False
         if any(_overlap(words, alias) or _overlap(bare, alias) for alias in self.configured):
             return False  # a configured bidder: the finder reports it
-        # An office before the name, unless a former one: "US-Präsident Trump", not "Ex-Finanzminister X".
         prev = tokens[i - 1] if i else None
-        if prev is not None and not prev.proper and prev.head.startswith(OFFICES) or (
-                prev is not None and prev.lemma.startswith(OFFICES)):
-            k = i - 1
-            while k > 0 and tokens[k].joined:
-                k -= 1
-            former = {normalise(t.text) for t in tokens[max(0, k - 2):i]} & _FORMER
-            return bool(former)
+        # An office before the name, unless a former one: "US-Präsident Trump", not "Ex-Finanzminister X".
+        if prev is not None and (prev.lemma.startswith(OFFICES) or not prev.proper and prev.head.startswith(OFFICES)):
+            k = next((k for k in range(i - 1, 0, -1) if not tokens[k].joined), 0)
+            return bool({normalise(t.text) for t in tokens[max(0, k - 2):i]} & _FORMER)
         # A place: "in den USA, Kanada und Neuseeland", "aus Abu Dhabi"
-        k = i - 1
-        while k >= 0 and (tokens[k].proper or tokens[k].pos.startswith(("ART", "KON"))):
-            k -= 1
+        k = next((k for k in range(i - 1, -1, -1) if not (tokens[k].proper or tokens[k].pos.startswith(("ART", "KON")))),
+                 -1)
         if k >= 0 and tokens[k].pos.startswith("APPR") and tokens[k].lemma in ("in", "nach", "aus"):
             return False
         # The seller's people: "Bytedance-Gründer Zhang Yiming", "Tiktok-Chef X"
-        if prev is not None and prev.joined and i > 1 and self.subject.search(normalise(tokens[i - 2].text)):
-            return False
-        return True
-
+        return not (prev is not None and prev.joined and i > 1 and self.subject.search(normalise(tokens[i - 2].text)))
 
 
 def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
@@ -293,21 +283,17 @@ def _is_name(tokens: list[Token], k: int) -> bool:
 
 def _forms(tokens: list[Token], i: int, j: int, part: str) -> str:
     end = tokens[j - 1].start + len(tokens[j - 1].text)
-    web = _WEB.match(part, end)  # "Employer.com" is one name
-    return part[tokens[i].start:web.end() if web else end]
+    return part[tokens[i].start:(web.end() if (web := _WEB.match(part, end)) else end)]
 
 
 def _canonical(written: str, norm: str, before_noun: bool = False) -> str:
     """The name as written without a possessive -s ("McCourts" -> "McCourt" where the text also has
     "McCourt" or the word cannot end a name otherwise) and without a leading "Ex-"."""
     words = written.replace("’", "'").split()
-    if words and words[0].lower() in ("ex", "ex-"):
-        words = words[1:]
-    if words:
-        last = words[-1]
-        bare = last[:-1].rstrip("'")
-        if _possessive(last) and (len(words) > 1 or before_noun or re.search(rf"\b{re.escape(normalise(bare))}\b(?!s)", norm)):
-            words[-1] = bare
+    words = words[1:] if words and words[0].lower() in ("ex", "ex-") else words
+    if words and _possessive(words[-1]) and (len(words) > 1 or before_noun or re.search(
+            rf"\b{re.escape(normalise(words[-1][:-1]))}\b(?!s)", norm)):
+        words[-1] = words[-1][:-1]
     return " ".join(words).strip(" -'")
 
 
@@ -316,17 +302,16 @@ def _possessive(word: str) -> bool:
     return len(word) > 3 and word[-1] == "s" and word[-2] not in "su'" and not word.isupper()
 
 
-def _overlap(words: list[str], alias: tuple[str, ...]) -> bool:
+def _overlap(words, alias) -> bool:
     """One name holds the other word for word: "Frank McCourt" and "McCourt", "Sequoia Capital" and "Sequoia"."""
-    short, long_ = (words, alias) if len(words) <= len(alias) else (alias, words)
-    n = len(short)
-    return any(tuple(long_[k:k + n]) == tuple(short) for k in range(len(long_) - n + 1))
+    short, long_ = sorted((tuple(words), tuple(alias)), key=len)
+    return any(long_[k:k + len(short)] == short for k in range(len(long_) - len(short) + 1))
 
 
 def _contains(longer: str, shorter: str) -> bool:
     """`longer` holds `shorter` word for word and has more words ("Frank McCourt" holds "McCourt")."""
     short, long_ = _words(shorter), _words(longer)
-    return len(short) < len(long_) and _overlap(list(short), long_)
+    return len(short) < len(long_) and _overlap(short, long_)
 
 
 def _words(name: str) -> tuple[str, ...]:
