@@ -14,8 +14,8 @@ from bot.models import BidderMention
 from bot.provenance import MEDIA
 
 # Nouns that make the name right after them a bidder ("Käufer X", "Tech-Investor X"), as lemma or head.
-ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent interessentin geldgeber finanzinvestor "
-                       "staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds investmentfirma".split())
+ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent interessentin geldgeber "
+                       "finanzinvestor staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds investmentfirma".split())
 # Nouns that make a name after "um"/"von"/"mit"/"durch" a bidder ("Konsortium um X", "Gebot von X",
 # "Übernahme durch X"), and the same nouns glued after a name ("Mnuchin-Gruppe", "McCourt-Angebot").
 GROUP_NOUNS = frozenset("konsortium gruppe investorengruppe bietergruppe buendnis allianz lager gebot angebot "
@@ -39,7 +39,8 @@ _WEAK = ("hoff", "abwart", "wart", "option", "denkbar", "ein thema", "sammel", "
 # Bidder-side phrases a verb lemma does not show: "geht leer aus", "erhält den Zuschlag", "Interesse an".
 _BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins) rennen|hut in den ring|"
                             r"interesse an|interessiert|angebot|gebot|offerte|kauf|einstieg|mitbiet|"
-                            r"bewirbt|partner|geldgeber|investoren|gewinnt|gewonnen|macht das rennen|an bord|prozent|anteil")
+                            r"bewirbt|partner|geldgeber|investoren|gewinnt|gewonnen|macht das rennen|an bord|"
+                            r"prozent|anteil")
 # "gemeinsam mit X", "zusammen mit X", "an der Seite von X": a partner of a bidder in the same clause.
 _WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"), ("seite", "des"))
 # A title before a name makes it an official, never a bidder ("US-Präsident Trump", "Senator X"),
@@ -101,8 +102,7 @@ class Discovery:
 
     def remember(self, names) -> None:
         """Treat these names as found before (e.g. the discovered bidders a store holds, at start)."""
-        for name in names:
-            self._seen.setdefault(name, {name})
+        self._seen.update({n: self._seen.get(n, set()) | {n} for n in names})
         self._state.pop("finder", None)
 
     def _recall(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
@@ -114,24 +114,21 @@ class Discovery:
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
         """Unconfigured names in a bidder role, in the order the text names them, each with the status the
         bidder rules give it."""
-        written: dict[str, list[str]] = {}  # canonical name -> the forms as written
+        written: dict[str, set[str]] = {}  # canonical name -> the forms as written
         for part in [title, *sentences(teaser)]:
-            tokens = self.german.tokens(part)
-            for name, forms in self._in_part(part, tokens):
-                written.setdefault(name, []).extend(forms)
-        names = list(written)
+            for name, form in self._in_part(part):
+                written.setdefault(name, set()).add(form)
         # "Kotick" and "Bobby Kotick" in one item are one bidder: the longest form names it.
-        names = [n for n in names if not any(n != m and _contains(m, n) for m in names)]
+        names = [n for n in written if not any(_contains(m, n) for m in written)]
         out = []
         for name in names:
-            forms = set(written[name]) | {f for m in written if _contains(name, m) for f in written[m]}
+            forms = written[name].union(*(written[m] for m in written if _contains(name, m)))
             roles = [self.finder.status_of(title, teaser, f) for f in forms]
             out.append(BidderMention(name, min(roles, key=rank, default=None), discovered=True))
         if not self.memory:
             return tuple(out)
-        for m in self._recall(title, teaser):
-            if not any(_contains(o.name, m.name) or o.name == m.name or _contains(m.name, o.name) for o in out):
-                out.append(BidderMention(m.name, m.role, discovered=True))
+        out += [BidderMention(m.name, m.role, discovered=True) for m in self._recall(title, teaser)
+                if not any(o.name == m.name or _contains(o.name, m.name) or _contains(m.name, o.name) for o in out)]
         for name in names:  # remember; "Bobby Kotick" after "Kotick" names him fully
             known = next((k for k in self._seen if name == k or _contains(k, name) or _contains(name, k)), name)
             spellings = self._seen.pop(known, set()) | {name, known}
@@ -140,17 +137,15 @@ class Discovery:
         return tuple(out)
 
     # --- one headline or teaser sentence --------------------------------------------------------
-    def _in_part(self, part: str, tokens: list[Token]):
-        at = offsets(part)
+    def _in_part(self, part: str):
+        """(canonical name, name as written) for each name the headline or sentence puts in a bidder role."""
+        tokens, at, norm = self.german.tokens(part), offsets(part), normalise(part)
         clauses = self.finder.reader.read(part)
-        norm = normalise(part)
         cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
         accepted: list[tuple[int, int]] = []  # (clause start, run end) of names in a bidder role
         for i, j in sorted(_runs(tokens, part) + _listed_words(tokens)):
-            weak = not _is_name(tokens, i)
             forms = _forms(tokens, i, j, part)
-            before_noun = j < len(tokens) and tokens[j].pos.startswith("NN") and not tokens[j].joined
-            name = _canonical(forms, norm, before_noun)
+            name = _canonical(forms, norm, j < len(tokens) and tokens[j].pos.startswith("NN") and not tokens[j].joined)
             k = next((k for k in range(j, len(tokens)) if not tokens[k].joined), len(tokens))  # "Tik-Tok"
             compound = normalise(part[tokens[i].start:tokens[k - 1].start + len(tokens[k - 1].text)])
             if not name or not self._may_bid(name, tokens, i) or self.subject.search(compound):
@@ -164,9 +159,9 @@ class Discovery:
             # "Oracle, Silver Lake und MGX": a name listed right after a bidder (only commas and "und" between)
             listed = accepted and accepted[-1][0] == clause.start and accepted[-1][1] < i and all(
                 t.pos == "KON" for t in tokens[accepted[-1][1]:i])
-            if listed or not weak and self._in_role(tokens, i, j, inside, clause, end):
+            if listed or _is_name(tokens, i) and self._in_role(tokens, i, j, inside, clause, end):
                 accepted.append((clause.start, j))
-                yield name, [forms]
+                yield name, forms
 
     def _in_role(self, tokens: list[Token], i: int, j: int, inside: list[Token], clause, end: int) -> bool:
         before = [t for t in inside if t.start < tokens[i].start]
@@ -229,8 +224,8 @@ class Discovery:
             k = next((k for k in range(i - 1, 0, -1) if not tokens[k].joined), 0)
             return bool({normalise(t.text) for t in tokens[max(0, k - 2):i]} & _FORMER)
         # A place: "in den USA, Kanada und Neuseeland", "aus Abu Dhabi"
-        k = next((k for k in range(i - 1, -1, -1) if not (tokens[k].proper or tokens[k].pos.startswith(("ART", "KON")))),
-                 -1)
+        k = next((k for k in range(i - 1, -1, -1)
+                  if not (tokens[k].proper or tokens[k].pos.startswith(("ART", "KON")))), -1)
         if k >= 0 and tokens[k].pos.startswith("APPR") and tokens[k].lemma in ("in", "nach", "aus"):
             return False
         # The seller's people: "Bytedance-Gründer Zhang Yiming", "Tiktok-Chef X"
@@ -238,37 +233,41 @@ class Discovery:
 
 
 def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
-    """Runs of adjacent name words ("Frank McCourt", "Liberty Strategic Capital"): proper tokens, and a
-    capitalised word the tagger did not know right after one ("Reid Rasner"). A possessive inside a run
+    """Runs of adjacent name words ("Frank McCourt", "Liberty Strategic Capital"). A possessive inside a run
     ends it: "Frank McCourts Project Liberty" is two names."""
     runs, i = [], 0
     while i < len(tokens):
-        t = tokens[i]
-        if not _is_name(tokens, i) or t.joined:
+        if not _is_name(tokens, i) or tokens[i].joined:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and not tokens[j].joined and (_is_name(tokens, j) or (
-                tokens[j].text[0].isupper() and not tokens[j].initial and (
-                    not tokens[j].pos.startswith(("NN", "V")) or tokens[j - 1].pos == "NE" and tokens[j].pos != "NN"
-                    or tokens[j - 1].pos == "NE" and j - i == 1 and _GIVEN.fullmatch(tokens[j - 1].text)
-                    and not _possessive(tokens[j - 1].text) and tokens[j].head not in _NOUNS))) \
-                and text[tokens[j - 1].start + len(tokens[j - 1].text):tokens[j].start] == " ":
-            if j - i >= 2 and _possessive(tokens[j - 1].text):
-                break
+        while j < len(tokens) and _continues(tokens, i, j, text) and not (j - i >= 2 and _possessive(tokens[j - 1].text)):
             j += 1
         runs.append((i, j))
         i = j
     return runs
 
 
+def _continues(tokens: list[Token], i: int, j: int, text: str) -> bool:
+    """A name word, or a capitalised word the tagger did not take for a noun or verb, after a space; after a
+    given name even one it took for a noun ("Marc Andreessen", "Reid Rasner")."""
+    t, prev = tokens[j], tokens[j - 1]
+    if t.joined or text[prev.start + len(prev.text):t.start] != " ":
+        return False
+    given = prev.pos == "NE" and j - i == 1 and _GIVEN.fullmatch(prev.text) and not _possessive(prev.text)
+    return _is_name(tokens, j) or t.text[0].isupper() and not t.initial and (
+        not t.pos.startswith(("NN", "V")) or prev.pos == "NE" and t.pos != "NN" or given and t.head not in _NOUNS)
+
+
 def _listed_words(tokens: list[Token]) -> list[tuple[int, int]]:
     """Capitalised words after "und"/"oder" that the tagger took for nouns ("Oracle und Blackstone"): names
     only where they continue a list of bidders (see `listed`), and never a role or description word."""
+    def alone(k: int) -> bool:  # not part of a compound or a longer noun phrase
+        return not tokens[k].joined and not (k + 1 < len(tokens) and (tokens[k + 1].joined or tokens[k + 1].pos in (
+            "NN", "NE")))
     return [(k, k + 1) for k in range(2, len(tokens)) if tokens[k - 1].lemma in ("und", "oder", "sowie")
             and tokens[k].pos == "NN" and not tokens[k].proper and tokens[k].text[0].isupper()
-            and not tokens[k].initial and not tokens[k].joined and tokens[k].head not in _NOUNS and not (k + 1 < len(tokens) and tokens[k + 1].joined)
-            and not (k + 1 < len(tokens) and tokens[k + 1].pos.startswith(("NN", "NE")))]
+            and not tokens[k].initial and tokens[k].head not in _NOUNS and alone(k)]
 
 
 def _is_name(tokens: list[Token], k: int) -> bool:
