@@ -15,24 +15,21 @@ from bot.provenance import MEDIA
 
 # Nouns that make the name right after them a bidder ("Käufer X", "Tech-Investor X"), as lemma or head.
 ROLE_NOUNS = frozenset("kaeufer bieter mitbieter investor investoren interessent interessentin geldgeber "
-                       "finanzinvestor staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds investmentfirma".split())
+                       "finanzinvestor staatsfonds beteiligungsgesellschaft beteiligungsfirma fonds "
+                       "investmentfirma".split())
 # Nouns that make a name after "um"/"von"/"mit"/"durch" a bidder ("Konsortium um X", "Gebot von X",
 # "Übernahme durch X"), and the same nouns glued after a name ("Mnuchin-Gruppe", "McCourt-Angebot").
-GROUP_NOUNS = frozenset("konsortium gruppe investorengruppe bietergruppe buendnis allianz lager gebot angebot "
-                        "offerte kaufangebot uebernahmeangebot einstieg beteiligung kauf uebernahme verkauf "
-                        "bieterkonsortium investorenkonsortium".split())
-# Deal nouns whose other party follows a preposition: "Verkauf an X", "Gespräche mit X", "Einigung mit
-# X", "Entscheidung für X", "Zuschlag an X" (the seller and officials are excluded by name).
+GROUP_NOUNS = frozenset("konsortium gruppe buendnis allianz lager gebot angebot offerte einstieg beteiligung kauf "
+                        "uebernahme verkauf".split())  # as compound heads too: "Investorengruppe", "Kaufangebot"
+# Deal nouns whose other party follows a preposition: "Verkauf an X", "Gespräche mit X", "Entscheidung für X".
 TALK_NOUNS = frozenset("verkauf kauf gespraech verhandlung einigung vereinbarung deal vorschlag entscheidung "
                        "zuschlag partnerschaft kontrolle uebernahme zwangsverkauf".split())
-_TALK_LINKS = frozenset("an mit durch fuer".split())
-_LINKS = _TALK_LINKS | {"um", "von", "gegen"}
+_TALK_LINKS, _LINKS = frozenset("an mit durch fuer".split()), frozenset("an mit durch fuer um von gegen".split())
 # Verbs (lemmas; split verbs come joined) that make their subject a bidder when the clause speaks of a deal.
 BUY_VERBS = frozenset("kaufen uebernehmen erwerben bieten mitbieten ueberbieten einsteigen beteiligen vorlegen "
                       "unterbreiten einreichen verhandeln interessieren schnappen buhlen zurueckziehen "
                       "aussteigen mitmischen nachbessern nachlegen offerieren zukaufen kaufinteresse".split())
-# Statuses whose cues, after a name, make it the one acting: a buyer's own steps. Approval and rejection
-# are mostly others' acts ("Peking genehmigt"); their bidder-side forms are in _BIDDER_PHRASE.
+# Statuses whose cues after a name make it a buyer; approval and rejection are mostly others' acts.
 _OWN_STATUSES = ("interested", "negotiating", "bid_submitted", "withdrawn")
 # Cues anyone may state of a deal, not only a buyer: "Meta hofft auf Tiktok-Aus", "Mnuchin wartet ab".
 _WEAK = ("hoff", "abwart", "wart", "option", "denkbar", "ein thema", "sammel", "such")
@@ -45,10 +42,9 @@ _BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins)
 _WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"), ("seite", "des"))
 # A title before a name makes it an official, never a bidder ("US-Präsident Trump", "Senator X"),
 # unless it is a former one ("der frühere Finanzminister Mnuchin").
-OFFICES = ("praesident", "minister", "senator", "abgeordnet", "kanzler", "gouverneur", "richter", "sprecher",
-           "botschafter", "regierungschef", "staatschef", "premier", "buergermeister", "kommissar", "beamt",
-           "berater", "anwalt", "analyst", "experte", "politiker", "demokrat", "republikaner", "vorsitzend",
-           "aufseher", "regulierer", "staatssekretaer", "parteichef", "fraktionschef")
+OFFICES = tuple("praesident minister senator abgeordnet kanzler gouverneur richter sprecher botschafter regierungschef "
+                "staatschef premier buergermeister kommissar beamt berater anwalt analyst experte politiker demokrat "
+                "republikaner vorsitzend aufseher regulierer staatssekretaer parteichef fraktionschef".split())
 _FORMER = frozenset("frueher ehemalig ex einstig".split())
 _INSTITUTIONS = {"court", "house", "senate", "congress", "department", "commission", "bundesregierung"}
 # Countries, regions and cities German deal news names: a place never bids ("USA", "Abu Dhabi").
@@ -82,9 +78,8 @@ class Discovery:
     never_words: frozenset  # words that make a name an institution ("Supreme Court", "US-Senat")
     cues: TermSet
     memory: bool = True
-    # Names found so far (canonical -> spellings), and a finder for them: once a report has put a name in a
-    # bidder role, later reports are read for it as for a configured bidder, so its status keeps up even
-    # where a report only names it ("Einigung mit Oracle und Walmart").
+    # Names found so far (canonical -> spellings) and a finder for them: later reports are read for them as
+    # for configured bidders, so their status keeps up where a report only names them ("Einigung mit X").
     _seen: dict = field(default_factory=dict, compare=False, repr=False)
     _state: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -105,15 +100,14 @@ class Discovery:
         self._seen.update({n: self._seen.get(n, set()) | {n} for n in names})
         self._state.pop("finder", None)
 
-    def _recall(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
+    def _recall(self, title: str, teaser: str) -> tuple[BidderMention, ...]:  # names found before
         if self._seen and "finder" not in self._state:
             bidders = tuple(BidderConfig(n, tuple(sorted(f))) for n, f in self._seen.items())
             self._state["finder"] = BidderFinder.build(replace(self._state["deal"], bidders=bidders), self.german)
         return self._state["finder"].find(title, teaser) if self._seen else ()
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
-        """Unconfigured names in a bidder role, in the order the text names them, each with the status the
-        bidder rules give it."""
+        """Unconfigured names in a bidder role, in text order, each with the status the bidder rules give it."""
         written: dict[str, set[str]] = {}  # canonical name -> the forms as written
         for part in [title, *sentences(teaser)]:
             for name, form in self._in_part(part):
@@ -131,8 +125,7 @@ class Discovery:
                 if not any(o.name == m.name or _contains(o.name, m.name) or _contains(m.name, o.name) for o in out)]
         for name in names:  # remember; "Bobby Kotick" after "Kotick" names him fully
             known = next((k for k in self._seen if name == k or _contains(k, name) or _contains(name, k)), name)
-            spellings = self._seen.pop(known, set()) | {name, known}
-            self._seen[name if _contains(name, known) or known == name else known] = spellings
+            self._seen[max(known, name, key=lambda n: len(_words(n)))] = self._seen.pop(known, set()) | {name, known}
             self._state.pop("finder", None)
         return tuple(out)
 
@@ -144,7 +137,8 @@ class Discovery:
         cue_spans = [(s, e) for _, s, e in self.cues.find(norm)]
         accepted: list[tuple[int, int]] = []  # (clause start, run end) of names in a bidder role
         for i, j in sorted(_runs(tokens, part) + _listed_words(tokens)):
-            forms = _forms(tokens, i, j, part)
+            last = tokens[j - 1].start + len(tokens[j - 1].text)
+            forms = part[tokens[i].start:(web.end() if (web := _WEB.match(part, last)) else last)]
             name = _canonical(forms, norm, j < len(tokens) and tokens[j].pos.startswith("NN") and not tokens[j].joined)
             k = next((k for k in range(j, len(tokens)) if not tokens[k].joined), len(tokens))  # "Tik-Tok"
             compound = normalise(part[tokens[i].start:tokens[k - 1].start + len(tokens[k - 1].text)])
@@ -180,15 +174,13 @@ class Discovery:
             if prev.lemma == "mit" and any(t.head in TALK_NOUNS or t.lemma in ("verhandeln", "sprechen", "reden")
                                            for t in after):
                 return True
-        # "Koticks Angebot", "McCourts Konsortium"
-        if j < len(tokens) and _possessive(tokens[j - 1].text) and tokens[j].head in GROUP_NOUNS:
+        # "Koticks Angebot", "Mnuchin-Gruppe"; in "des Netscape-Gründers" the name only qualifies a noun
+        nxt = tokens[j] if j < len(tokens) else None
+        if nxt is not None and nxt.head in GROUP_NOUNS and (_possessive(tokens[j - 1].text) or nxt.joined and (
+                nxt.head not in ("kauf", "verkauf", "uebernahme", "beteiligung"))):
             return True
-        # "Mnuchin-Gruppe", "McCourt-Konsortium"
-        if j < len(tokens) and tokens[j].joined and tokens[j].head in GROUP_NOUNS and tokens[j].head not in (
-                "kauf", "verkauf", "uebernahme", "beteiligung"):
-            return True
-        if j < len(tokens) and tokens[j].joined:
-            return False  # "des Netscape-Gründers Marc Andreessen": the name only qualifies a noun
+        if nxt is not None and nxt.joined:
+            return False
         rest = " ".join(normalise(t.text) for t in after)
         buying = any(t.lemma in BUY_VERBS or t.head in BUY_VERBS for t in before[-1:] + after) or bool(
             _BIDDER_PHRASE.search(rest)) or any(
@@ -233,15 +225,15 @@ class Discovery:
 
 
 def _runs(tokens: list[Token], text: str) -> list[tuple[int, int]]:
-    """Runs of adjacent name words ("Frank McCourt", "Liberty Strategic Capital"). A possessive inside a run
-    ends it: "Frank McCourts Project Liberty" is two names."""
+    """Runs of name words ("Frank McCourt"); a possessive ends one: "Frank McCourts Project Liberty" is two."""
     runs, i = [], 0
     while i < len(tokens):
         if not _is_name(tokens, i) or tokens[i].joined:
             i += 1
             continue
         j = i + 1
-        while j < len(tokens) and _continues(tokens, i, j, text) and not (j - i >= 2 and _possessive(tokens[j - 1].text)):
+        while j < len(tokens) and _continues(tokens, i, j, text) and not (
+                j - i >= 2 and _possessive(tokens[j - 1].text)):
             j += 1
         runs.append((i, j))
         i = j
@@ -260,8 +252,7 @@ def _continues(tokens: list[Token], i: int, j: int, text: str) -> bool:
 
 
 def _listed_words(tokens: list[Token]) -> list[tuple[int, int]]:
-    """Capitalised words after "und"/"oder" that the tagger took for nouns ("Oracle und Blackstone"): names
-    only where they continue a list of bidders (see `listed`), and never a role or description word."""
+    """Capitalised words after "und" taken for nouns ("Oracle und Blackstone"): names only in a list of bidders."""
     def alone(k: int) -> bool:  # not part of a compound or a longer noun phrase
         return not tokens[k].joined and not (k + 1 < len(tokens) and (tokens[k + 1].joined or tokens[k + 1].pos in (
             "NN", "NE")))
@@ -271,23 +262,15 @@ def _listed_words(tokens: list[Token]) -> list[tuple[int, int]]:
 
 
 def _is_name(tokens: list[Token], k: int) -> bool:
-    # A capitalised word opening a sentence that the tagger takes for a name only because it does not know
-    # it ("Zusammenschluss") is a noun unless it is tagged a name outright; so is an unknown noun before a
-    # hyphen ("Werbetechnik-Unternehmen"), unlike a name there ("Mnuchin-Gruppe").
-    t = tokens[k]
-    glued = k + 1 < len(tokens) and tokens[k + 1].joined
+    # A word the tagger calls a name only because it does not know it is a noun where it opens a sentence
+    # ("Zusammenschluss") or a compound ("Werbetechnik-Unternehmen"), unless tagged NE ("Mnuchin-Gruppe").
+    t, glued = tokens[k], k + 1 < len(tokens) and tokens[k + 1].joined
     return t.proper and t.pos != "CARD" and t.text[0].isupper() and not (
         (t.initial or glued) and t.pos.startswith("NN") and not t.text.isupper())
 
 
-def _forms(tokens: list[Token], i: int, j: int, part: str) -> str:
-    end = tokens[j - 1].start + len(tokens[j - 1].text)
-    return part[tokens[i].start:(web.end() if (web := _WEB.match(part, end)) else end)]
-
-
 def _canonical(written: str, norm: str, before_noun: bool = False) -> str:
-    """The name as written without a possessive -s ("McCourts" -> "McCourt" where the text also has
-    "McCourt" or the word cannot end a name otherwise) and without a leading "Ex-"."""
+    """The name as written without a leading "Ex-" and a possessive -s ("McCourts Angebot" -> "McCourt")."""
     words = written.replace("’", "'").split()
     words = words[1:] if words and words[0].lower() in ("ex", "ex-") else words
     if words and _possessive(words[-1]) and (len(words) > 1 or before_noun or re.search(
