@@ -158,12 +158,15 @@ def main() -> None:
 def timing(config, german) -> None:
     """Discovery alone, every word already in the text layer's cache: the cost per relevant item."""
     items = load(DATA / "bidders_dev.jsonl")
-    discovery = Discovery.build(config.deal, german)
-    started = time.perf_counter()
-    for _ in range(3):
-        for i in items:
-            discovery.find(i["title"], i["teaser"])
-    print(f"discovery.find: {1000 * (time.perf_counter() - started) / (3 * len(items)):.2f} ms/item (warm)")
+    for label, deal in (("full config", config.deal), ("without the five", without(config.deal, REMOVED))):
+        finder, discovery = BidderFinder.build(deal, german), Discovery.build(deal, german)
+        for name, call in (("finder.find", finder.find), ("discovery.find", discovery.find)):
+            started = time.perf_counter()
+            for _ in range(3):
+                for i in items:
+                    call(i["title"], i["teaser"])
+            ms = 1000 * (time.perf_counter() - started) / (3 * len(items))
+            print(f"{label:17s} {name:15s} {ms:.2f} ms/item (warm, {len(items)} items x 3)")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class Discovery:
     def build(cls, deal: DealConfig, german: GermanText, memory: bool = True) -> "Discovery":
         aliases = {a for b in deal.bidders for a in (b.name, *b.aliases)}
         actors = {e.rstrip("*") for entries in ACTORS.values() for e in entries}
-        never = {normalise(n) for n in (*deal.not_bidders, *MEDIA, *REPORTERS)} | PLACES
+        never = {normalise(n) for n in (*deal.not_bidders, *deal.ignore, *MEDIA, *REPORTERS)} | PLACES
         never |= {a for a in actors if " " in a} | {normalise(t.strip("*^$")) for t in deal.subject}
         words = {a for a in actors if " " not in a and not a.startswith(("kaeufer", "bieter", "interes", "investor",
                                                                       "konsortium"))} | _INSTITUTIONS

@@ -74,6 +74,13 @@ def test_officials_seller_media_courts_places_and_rivals_are_never_found(discove
     assert found(discovery, title, teaser) == {}
 
 
+def test_names_the_config_rules_out_are_never_found(config, german):
+    deal = dataclasses.replace(config.deal, not_bidders=config.deal.not_bidders + ("Susquehanna",),
+                               ignore=("Omnivest",))
+    discovery = Discovery.build(deal, german)
+    assert found(discovery, "Susquehanna und Omnivest legen Angebote für Tiktok vor") == {}
+
+
 def test_a_found_name_is_followed_in_later_reports(discovery):
     assert found(discovery, "Susquehanna legt Angebot für Tiktok vor") == {"Susquehanna": "bid_submitted"}
     # A later report only names it: it is read as for a configured bidder.
