@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.bidders import BidderFinder
 from bot.clauses import offsets, rank
-from bot.config import BidderConfig, DealConfig
+from bot.config import DealConfig
 from bot.german import GermanText, Token
 from bot.lexicon import ACTORS, REPORTERS
 from bot.match import TermSet, normalise, sentences
@@ -38,8 +38,7 @@ _BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins)
                             r"interesse an|interessiert|angebot|gebot|offerte|kauf|einstieg|mitbiet|"
                             r"bewirbt|partner|geldgeber|investoren|gewinnt|gewonnen|macht das rennen|an bord|"
                             r"prozent|anteil")
-# "gemeinsam mit X", "zusammen mit X", "an der Seite von X": a partner of a bidder in the same clause.
-_WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"), ("seite", "des"))
+_WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"))  # "an der Seite von X"
 # A title before a name makes it an official, never a bidder ("US-Präsident Trump", "Senator X"),
 # unless it is a former one ("der frühere Finanzminister Mnuchin").
 OFFICES = tuple("praesident minister senator abgeordnet kanzler gouverneur richter sprecher botschafter regierungschef "
@@ -93,7 +92,7 @@ class Discovery:
                                                                       "konsortium"))} | _INSTITUTIONS
         return cls(BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
                    tuple(_words(a) for a in aliases), frozenset(never), frozenset(words),
-                   TermSet.build(deal.not_bidder_cues), memory, {}, {"deal": deal})
+                   TermSet.build(deal.not_bidder_cues), memory)
 
     def remember(self, names) -> None:
         """Treat these names as found before (e.g. the discovered bidders a store holds, at start)."""
@@ -101,9 +100,9 @@ class Discovery:
         self._state.pop("finder", None)
 
     def _recall(self, title: str, teaser: str) -> tuple[BidderMention, ...]:  # names found before
-        if self._seen and "finder" not in self._state:
-            bidders = tuple(BidderConfig(n, tuple(sorted(f))) for n, f in self._seen.items())
-            self._state["finder"] = BidderFinder.build(replace(self._state["deal"], bidders=bidders), self.german)
+        if self._seen and "finder" not in self._state:  # the finder's rules, with these names as its bidders
+            owner = {f: n for n, forms in self._seen.items() for f in forms}
+            self._state["finder"] = replace(self.finder, names=TermSet.build(owner, whole_word=True), alias_owner=owner)
         return self._state["finder"].find(title, teaser) if self._seen else ()
 
     def find(self, title: str, teaser: str) -> tuple[BidderMention, ...]:
@@ -125,11 +124,12 @@ class Discovery:
                 if not any(o.name == m.name or _contains(o.name, m.name) or _contains(m.name, o.name) for o in out)]
         for name in names:  # remember; "Bobby Kotick" after "Kotick" names him fully
             known = next((k for k in self._seen if name == k or _contains(k, name) or _contains(name, k)), name)
-            self._seen[max(known, name, key=lambda n: len(_words(n)))] = self._seen.pop(known, set()) | {name, known}
-            self._state.pop("finder", None)
+            key, spellings = max(known, name, key=lambda n: len(_words(n))), self._seen.get(known, set()) | {name}
+            if key != known or self._seen.get(known) != spellings | {known}:
+                self._seen[key] = self._seen.pop(known, set()) | spellings | {known}
+                self._state.pop("finder", None)
         return tuple(out)
 
-    # --- one headline or teaser sentence --------------------------------------------------------
     def _in_part(self, part: str):
         """(canonical name, name as written) for each name the headline or sentence puts in a bidder role."""
         tokens, at, norm = self.german.tokens(part), offsets(part), normalise(part)
