@@ -158,7 +158,11 @@ class Commands:
         for bidder in self.config.deal.bidders:
             if wanted in {normalise(a.strip("*$")) for a in (bidder.name, *bidder.aliases)}:
                 return bidder.name
-        return next((name for name in known if normalise(name) == wanted), None)
+        if exact := next((name for name in known if normalise(name) == wanted), None):
+            return exact
+        # "Rasner" for "Reid Rasner": every word asked for is a word of the name, and only one name fits.
+        fits = [name for name in known if set(wanted.split()) <= set(normalise(name).split())]
+        return fits[0] if len(fits) == 1 else None
 
     def status(self, _caller: Caller, _arg: str) -> Reply:
         states = self.store.feed_states([(f.url, f.name) for f in self.config.feeds])

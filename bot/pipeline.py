@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from bot.bidders import BidderFinder
+from bot.discovery import Discovery
 from bot.config import Config
 from bot.feedstate import next_state, problem_text, troubled
 from bot.fetch import Fetcher, FetchResult
@@ -17,7 +18,7 @@ from bot.german import GermanText
 from bot.language import LanguageDetector
 from bot.models import Article, BidderMention, Entry, FeedState, PollReport, Verdict
 from bot.parse import FeedParseError, parse_feed
-from bot.relevance import RelevanceModel, story_candidate
+from bot.relevance import RelevanceModel, story_candidate, with_discovered
 from bot.store import Store
 from bot.stories import StoryModel
 from bot.provenance import cited_sources
@@ -50,6 +51,7 @@ class Analyser:
         # cache are shared by every stage that reads text through it: bidders and stories.
         self.german = GermanText()
         self.bidders = BidderFinder.build(config.deal, self.german)
+        self.discovery = Discovery.build(config.deal, self.german)  # bidders nobody configured
         self.stories = StoryModel.build(config.deal, self.german)
         # Company names are the same in every language and sway langdetect on short headlines
         # ("Perplexity will mit TikTok USA fusionieren" came out English): detect without them.
@@ -69,7 +71,8 @@ class Analyser:
             return Analysis(verdict, language, (), "")
         summary = summarise(title, teaser, self.config.summary_max_chars, self.config.summary_max_sentences,
                             language if language in ("de", "en") else "de")
-        return Analysis(verdict, language, self.bidders.find(title, teaser), summary)
+        bidders = self.bidders.find(title, teaser) + self.discovery.find(title, teaser)
+        return Analysis(with_discovered(verdict, bidders, self.config.deal), language, bidders, summary)
 
 
 class Pipeline:
@@ -77,6 +80,9 @@ class Pipeline:
         self.config = config
         self.store = store
         self.analyser = Analyser(config)
+        # Bidders discovered before a restart are known by name again, so a report that merely names
+        # one ("Einigung mit X") still counts for it.
+        self.analyser.discovery.remember(store.discovered_bidders())
         # A poller reads relevant items in nearly every cycle: the text layer's model (0.3 s) loads
         # at start like langdetect's profiles, not in the middle of the first cycle.
         self.analyser.german.load()

@@ -198,6 +198,18 @@ def _glued(text: str, left_end: int, right_start: int) -> bool:
     return 0 <= right_start - left_end <= 1 and all(c in _GLUE for c in gap) and "/" not in gap
 
 
+def with_discovered(verdict: Verdict, bidders, deal: DealConfig) -> Verdict:
+    """A bidder nobody configured, found in a bidder role with a status (bot.discovery), counts as a
+    configured one would: "Investor Reid Rasner bietet 20 Milliarden für Tiktok" is the deal. Only for
+    items that name the subject, speak of the sale and carry no negative evidence."""
+    found = [b for b in bidders if b.discovered and b.role]
+    if verdict.relevant or not found or not story_candidate(verdict) \
+            or not any(r.startswith("deal:") for r in verdict.reasons):
+        return verdict
+    score = round(min(1.0, verdict.score + deal.bidder_weight), 3)
+    return Verdict(score >= deal.threshold, score, verdict.reasons + tuple(f"bidder:{b.name}" for b in found))
+
+
 def story_candidate(verdict: Verdict) -> bool:
     """Not the deal by itself, yet it names the subject and nothing marks it as something else
     ("Leider ist Tiktok derzeit nicht verfügbar", "Tiktok in den USA wieder erreichbar"): such an

@@ -5,7 +5,7 @@ import asyncio
 import dataclasses
 import re
 import warnings
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -244,6 +244,28 @@ async def test_a_story_is_one_thread_edited_in_place_with_follow_ups_as_replies(
     await bot.publish_bytes(rss(story["other_outlet"]), "/other.rss")
     await asyncio.sleep(1.5)
     assert len(stub.sent(5001)) == 2 and len(stub.edits) == 1
+
+
+async def test_a_bidder_nobody_configured_is_new_until_a_second_outlet_then_announced(bot, stub):
+    bot.store.subscribe("telegram", "5001")
+    now = datetime.now(timezone.utc)
+    await bot.publish_bytes(rss(("Investor Reid Rasner bietet 20 Milliarden Dollar für Tiktok",
+                                 "Der Gründer der Firma Omnivest will das US-Geschäft der App kaufen.",
+                                 "https://www.spiegel.de/rasner", now - timedelta(hours=2))))
+    [alert] = await stub.wait_sent_async(1, chat_id=5001, timeout=20)
+    assert "Reid Rasner (Angebot abgegeben, neu)" in alert["plain_text"]
+    standing = (await bot.say(5001, "/bidders"))["plain_text"]
+    assert "Reid Rasner – Angebot abgegeben" in standing and "neu, 1 Quelle, unbestätigt" in standing
+
+    await bot.publish_bytes(rss(("Milliardengebot von Reid Rasner für Tiktok",
+                                 "Der Investor will 20 Milliarden Dollar für das US-Geschäft der Video-App zahlen.",
+                                 "https://www.tagesschau.de/rasner", now - timedelta(hours=1))), "/other.rss")
+    announced = await wait_until(lambda: [m for m in stub.sent(5001) if "Neuer Bieter Reid Rasner" in m["plain_text"]])
+    assert "(Angebot abgegeben), jetzt von zwei Quellen genannt" in announced[0]["plain_text"]
+    assert announced[0]["message"]["reply_to_message"]["message_id"] in {m["message_id"] for m in stub.sent(5001)}
+    standing = (await bot.say(5001, "/bidders Rasner"))["plain_text"]
+    assert standing.startswith("Reid Rasner – Angebot abgegeben")
+    assert "unbestätigt" not in (await bot.say(5001, "/bidders"))["plain_text"]
 
 
 async def test_set_my_commands_failure_is_only_a_warning(config, stub, feed_server, caplog):

@@ -99,6 +99,12 @@ class ReadingStore(StoreBase):
         standings = [standing_from_row(r) for r in rows]
         return sorted(standings, key=lambda b: (b.last_seen, strength(b.status)), reverse=True)
 
+    def discovered_bidders(self) -> list[str]:
+        """Names of the bidders found in the text rather than configured."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.standings.c.bidder).where(t.standings.c.listed.is_(False))
+                                     .order_by(t.standings.c.bidder)).scalars())
+
     def bidder_timeline(self, bidder: str, limit: int) -> list[Sighting]:
         """The bidder's first report and each report that changed its status: the newest `limit`,
         oldest first."""
