@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.german import GermanText
 from bot.match import TermSet, normalise
@@ -41,15 +42,12 @@ _PREDICATE = ("ADJ(D)", "ADV")
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
-_SHARED: GermanText | None = None
 
 
+@lru_cache(maxsize=1)
 def _german() -> GermanText:
-    """One text layer per process for readers not given the pipeline's (HanTa's model is ~48 MB)."""
-    global _SHARED
-    if _SHARED is None:
-        _SHARED = GermanText()
-    return _SHARED
+    """One text layer per process for readers not given the pipeline's (its word cache is shared too)."""
+    return GermanText()
 
 
 @dataclass(frozen=True)
@@ -73,16 +71,21 @@ class ClauseReader:
         self.roles = roles
         self.role_of = role_of
         self.german = german
+        # The finder asks once per bidder and status question about the same headline and sentences.
+        self._read = lru_cache(maxsize=2048)(self._uncached)
 
     def read(self, part: str) -> list[Clause]:
         """The part's clauses in order, with the status cues each states (offsets in normalise(part))."""
+        return list(self._read(part))
+
+    def _uncached(self, part: str) -> tuple[Clause, ...]:
         german = self.german or _german()
         at = offsets(part)
         norm = normalise(part)
         tokens = [(at[t.start], t) for t in german.tokens(part)]
         cue_starts = [s for _, s, _ in self.roles.find(norm)]
-        return [self._clause(norm, start, end, german, part, at)
-                for start, end in _split(norm, tokens, cue_starts)]
+        return tuple(self._clause(norm, start, end, german, part, at)
+                     for start, end in _split(norm, tokens, cue_starts))
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -129,9 +132,12 @@ class ClauseReader:
 
 def offsets(text: str) -> list[int]:
     """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
+    if len(normalise(text)) == len(text) and text.isascii():
+        return list(range(len(text) + 1))
+    width = {ch: len(normalise(ch)) for ch in set(text)}
     out = [0]
     for ch in text:
-        out.append(out[-1] + len(normalise(ch)))
+        out.append(out[-1] + width[ch])
     return out
 
 

@@ -44,12 +44,18 @@ class GermanText:
     (~0.3 s, ~48 MB, once per process whatever the number of text layers) and every distinct word is
     analysed once per text layer (up to `cache_size` words are remembered)."""
 
-    def __init__(self, cache_size: int = 50_000):
+    def __init__(self, cache_size: int = 50_000, texts: int = 2048):
         self._tagger = None
         self._word = lru_cache(maxsize=cache_size)(self._analyse_word)
+        # Every stage reads the same headline and sentences (the bidder finder per clause, discovery,
+        # each status question, the story features): one item's text was tokenised ~30 times.
+        self._text = lru_cache(maxsize=texts)(self._tokenise)
 
     def tokens(self, text: str) -> list[Token]:
         """The text's words in order, each with lemma, part of speech, compound head and name flag."""
+        return list(self._text(text))
+
+    def _tokenise(self, text: str) -> tuple[Token, ...]:
         out: list[Token] = []
         pos = 0
         for m in _WORD.finditer(text):
@@ -66,7 +72,7 @@ class GermanText:
                 out.append(Token(word, lemma, tag, head, _proper(word, tag, name_like), m.start(), joined, initial,
                                  parts))
             pos = m.end()
-        return _join_split_verbs(out)
+        return tuple(_join_split_verbs(out))
 
     def lemmas(self, text: str, content_only: bool = True) -> list[str]:
         """Base forms, e.g. for matching configured terms whatever their inflection."""
