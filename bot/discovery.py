@@ -39,8 +39,7 @@ _BIDDER_PHRASE = re.compile(r"leer aus|zuschlag|das nachsehen|(?:im|aus dem|ins)
                             r"bewirbt|partner|geldgeber|investoren|gewinnt|gewonnen|macht das rennen|an bord|"
                             r"prozent|anteil")
 _WITH = (("gemeinsam", "mit"), ("zusammen", "mit"), ("seite", "von"), ("seite", "der"))  # "an der Seite von X"
-# A title before a name makes it an official, never a bidder ("US-Präsident Trump", "Senator X"),
-# unless it is a former one ("der frühere Finanzminister Mnuchin").
+# A title before a name makes it an official, not a bidder, unless a former one ("frühere Finanzminister X").
 OFFICES = tuple("praesident minister senator abgeordnet kanzler gouverneur richter sprecher botschafter regierungschef "
                 "staatschef premier buergermeister kommissar beamt berater anwalt analyst experte politiker demokrat "
                 "republikaner vorsitzend aufseher regulierer staatssekretaer parteichef fraktionschef".split())
@@ -83,14 +82,15 @@ class Discovery:
     _state: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def build(cls, deal: DealConfig, german: GermanText, memory: bool = True) -> "Discovery":
+    def build(cls, deal: DealConfig, german: GermanText, memory: bool = True,
+              finder: BidderFinder | None = None) -> "Discovery":  # the pipeline's finder: clauses read once
         aliases = {a for b in deal.bidders for a in (b.name, *b.aliases)}
         actors = {e.rstrip("*") for entries in ACTORS.values() for e in entries}
         never = {normalise(n) for n in (*deal.not_bidders, *deal.ignore, *MEDIA, *REPORTERS)} | PLACES
         never |= {a for a in actors if " " in a} | {normalise(t.strip("*^$")) for t in deal.subject}
-        words = {a for a in actors if " " not in a and not a.startswith(("kaeufer", "bieter", "interes", "investor",
-                                                                      "konsortium"))} | _INSTITUTIONS
-        return cls(BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
+        roles = ("kaeufer", "bieter", "interes", "investor", "konsortium")
+        words = {a for a in actors if " " not in a and not a.startswith(roles)} | _INSTITUTIONS
+        return cls(finder or BidderFinder.build(deal, german), german, TermSet.build(deal.subject),
                    tuple(_words(a) for a in aliases), frozenset(never), frozenset(words),
                    TermSet.build(deal.not_bidder_cues), memory)
 

@@ -51,7 +51,7 @@ class Analyser:
         # cache are shared by every stage that reads text through it: bidders and stories.
         self.german = GermanText()
         self.bidders = BidderFinder.build(config.deal, self.german)
-        self.discovery = Discovery.build(config.deal, self.german)  # bidders nobody configured
+        self.discovery = Discovery.build(config.deal, self.german, finder=self.bidders)  # bidders nobody configured
         self.stories = StoryModel.build(config.deal, self.german)
         # Company names are the same in every language and sway langdetect on short headlines
         # ("Perplexity will mit TikTok USA fusionieren" came out English): detect without them.

@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Iterable
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from bot import schema as t
@@ -19,6 +19,16 @@ from bot.stories import Decision, StoryModel
 from bot.stories import Item as StoryItem
 
 log = logging.getLogger(__name__)
+
+_STATE_FIELDS = ("etag", "last_modified", "status", "error_count", "last_error", "error_kind", "next_attempt",
+                 "last_polled", "last_ok", "moved_to")
+_SAVE_STATE = update(t.feeds).where(t.feeds.c.url == bindparam("feed_url")).values(
+    {f: bindparam(f) for f in _STATE_FIELDS})
+
+
+def _state_row(s: FeedState) -> dict:
+    return {"feed_url": s.url, **{f: getattr(s, f) for f in _STATE_FIELDS}}
+
 
 class NewsStore(StoreBase):
     def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now,
@@ -59,8 +69,8 @@ class NewsStore(StoreBase):
         states = list(states)
         try:
             with self.engine.begin() as conn:
-                for s in states:
-                    self._save_feed_state(conn, s)
+                if states:  # one statement for all: 500 single UPDATEs cost 0.1 s of a cycle
+                    conn.execute(_SAVE_STATE, [_state_row(s) for s in states])
             return []
         except DBAPIError:
             log.warning("saving %d feed states at once failed; saving them one by one", len(states))
@@ -76,10 +86,7 @@ class NewsStore(StoreBase):
 
     @staticmethod
     def _save_feed_state(conn, s: FeedState) -> None:
-        conn.execute(update(t.feeds).where(t.feeds.c.url == s.url).values(
-            etag=s.etag, last_modified=s.last_modified, status=s.status, error_count=s.error_count,
-            last_error=s.last_error, error_kind=s.error_kind, next_attempt=s.next_attempt,
-            last_polled=s.last_polled, last_ok=s.last_ok, moved_to=s.moved_to))
+        conn.execute(_SAVE_STATE, [_state_row(s)])
 
     # --- items and alerts ----------------------------------------------------------------
     def known_keys(self, keys: Iterable[str]) -> set[str]:
