@@ -1,13 +1,15 @@
-"""The deal's recent coverage as the story model weighs it: how rare each word, actor and fact is."""
+"""The deal's coverage as the story model weighs it (rarity of words, actors, facts); each item's side of a pair."""
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from bot.events import TITLE, Features
+from bot.lexicon import FAMILIES
 from bot.match import normalise
 
 if TYPE_CHECKING:
@@ -64,6 +66,12 @@ class Corpus:
                 | {f"a:{k}" for k in main_keys(f.actors) if self.rarity(f"a:{k}") >= rare})
         return self._vectors[key]
 
+    def memo(self, key: tuple, compute):
+        """Anything derived from one item's features, kept like `vector` until the corpus changes."""
+        if key not in self._vectors:
+            self._vectors[key] = compute()
+        return self._vectors[key]
+
     def plain(self, weights: dict[str, float]) -> tuple[dict[str, float], float]:
         key = (id(weights), "plain")
         if key not in self._vectors:
@@ -101,3 +109,43 @@ def cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float])
 
 def _plain(weights: dict[str, float]) -> tuple[dict[str, float], float]:
     return weights, math.sqrt(sum(v * v for v in weights.values()))
+
+
+@dataclass(frozen=True)
+class Side:
+    """One item's half of every pair it is in, read once per poll instead of once per pair (a cold
+    poll compares about 100,000 pairs; this took the batch from about 1.2 to 0.9 s of CPU)."""
+
+    actors: set[str]
+    actions: set[str]
+    sides: set[str]
+    words: tuple
+    actor_vector: tuple | None
+    plain_actions: tuple | None
+    outlet: frozenset[str]
+
+
+def side(item: Item, corpus: Corpus) -> Side:
+    return corpus.memo((id(item.features), "side", item.source), lambda: _read_side(item, corpus))
+
+
+def _read_side(item: Item, corpus: Corpus) -> Side:
+    f = item.features
+    actors = corpus.main(f.actors)
+    return Side(actors, corpus.main(f.actions), _sides(actors), corpus.vector(f.terms, "w"),
+                 corpus.vector(f.actors, "a") if f.actors else None,
+                 corpus.plain(f.actions) if f.actions else None, outlet(item.source))
+
+
+_GENERIC_OUTLET = frozenset("de at ch com net online zeitung wirtschaft digital netzwelt news nachrichten "
+                            "magazin allgemeine www the der die das".split())
+
+
+@lru_cache(maxsize=4096)  # a poll compares every pair of items: each outlet's name is read once
+def outlet(source: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"[a-z0-9]+", normalise(source)) if len(w) > 2 and w not in _GENERIC_OUTLET)
+
+
+def _sides(actors: set[str]) -> set[str]:
+    """Actors as the sides that act: a ministry and the government are one side."""
+    return {FAMILIES.get(k, k) for k in actors}

@@ -36,18 +36,14 @@ The store hands the candidates and the corpus in and saves what `decide` returns
 from __future__ import annotations
 
 import logging
-import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import datetime, timedelta
 
 from bot.config import DealConfig
 from bot.events import PRIOR, FeatureExtractor, Features
-from bot.corpus import Corpus, cosine, headline, main_keys
-from bot.lexicon import FAMILIES
+from bot.corpus import Corpus, cosine, headline, main_keys, outlet, side
 from bot.german import GermanText
-from bot.match import normalise
 
 log = logging.getLogger(__name__)
 
@@ -211,45 +207,27 @@ class StoryModel:
     def pair(self, a: Item, b: Item, corpus: Corpus) -> dict[str, float]:
         """The signals that two items report one event (or not), each 0..1 (facts up to 1.5)."""
         r = self.rules
-        fa, fb = a.features, b.features
-        actors_a, actors_b = corpus.main(fa.actors), corpus.main(fb.actors)
-        actions_a, actions_b = corpus.main(fa.actions), corpus.main(fb.actions)
-        shared = {k for k in actors_a & actors_b if corpus.rarity(f"a:{k}") > 0.3}
-        differ = bool(actions_a and actions_b and not actions_a & actions_b)
-        sides_a, sides_b = _sides(actors_a), _sides(actors_b)
+        sa, sb = side(a, corpus), side(b, corpus)
+        shared = {k for k in sa.actors & sb.actors if corpus.rarity(f"a:{k}") > 0.3}
+        differ = bool(sa.actions and sb.actions and not sa.actions & sb.actions)
         return {
-            "words": cosine(corpus.vector(fa.terms, "w"), corpus.vector(fb.terms, "w")),
-            "facts": min(1.5, sum(corpus.rarity(f"f:{k}") for k in fa.facts if _fact_in(k, fb.facts))),
-            "same_action": float(bool(actions_a & actions_b)),
+            "words": cosine(sa.words, sb.words),
+            "facts": min(1.5, sum(corpus.rarity(f"f:{k}") for k in a.features.facts if _fact_in(k, b.features.facts))),
+            "same_action": float(bool(sa.actions & sb.actions)),
             "same_actor": float(bool(shared)),
             # Different main actors doing different things: the Senate passes, the President signs.
-            "other_event": float(differ and bool(sides_a) and bool(sides_b) and not sides_a & sides_b),
+            "other_event": float(differ and bool(sa.sides) and bool(sb.sides) and not sa.sides & sb.sides),
             "hours": min(48.0, abs((a.published - b.published).total_seconds()) / 3600) / 24,
-            "same_outlet": float(bool(_outlet(a.source) & _outlet(b.source))),
-            "actors": (cosine(corpus.vector(fa.actors, "a"), corpus.vector(fb.actors, "a"))
-                       if fa.actors and fb.actors else r.neutral),
-            "actions": (cosine(corpus.plain(fa.actions), corpus.plain(fb.actions))
-                        if fa.actions and fb.actions else r.neutral),
+            "same_outlet": float(bool(sa.outlet & sb.outlet)),
+            "actors": cosine(sa.actor_vector, sb.actor_vector) if sa.actor_vector and sb.actor_vector else r.neutral,
+            "actions": cosine(sa.plain_actions, sb.plain_actions) if sa.plain_actions and sb.plain_actions
+            else r.neutral,
         }
 
 
 def same_article(a: Item, b: Item) -> bool:
     """A news-search copy names the outlet whose item it repeats: same outlet, same headline."""
-    return _outlet(a.source) & _outlet(b.source) != set() and headline(a.title) == headline(b.title)
-
-
-_GENERIC_OUTLET = frozenset("de at ch com net online zeitung wirtschaft digital netzwelt news nachrichten "
-                            "magazin allgemeine www the der die das".split())
-
-
-@lru_cache(maxsize=4096)  # a poll compares every pair of items: each outlet's name is read once
-def _outlet(source: str) -> frozenset[str]:
-    return frozenset(w for w in re.findall(r"[a-z0-9]+", normalise(source)) if len(w) > 2 and w not in _GENERIC_OUTLET)
-
-
-def _sides(actors: set[str]) -> set[str]:
-    """Actors as the sides that act: a ministry and the government are one side."""
-    return {FAMILIES.get(k, k) for k in actors}
+    return outlet(a.source) & outlet(b.source) != set() and headline(a.title) == headline(b.title)
 
 
 def _earlier(f: Features) -> set[str]:
