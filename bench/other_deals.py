@@ -24,6 +24,9 @@ from bot.relevance import RelevanceModel  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 DEALS = (("commerzbank", "UniCredit/Commerzbank"), ("covestro", "ADNOC/Covestro"))
+# The items after these were written after the vocabulary rules and never looked at while writing them:
+# they are the held-out part ("later").
+FIRST_BATCH = {"commerzbank": 74, "covestro": 73}
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
 
 
@@ -91,12 +94,20 @@ def measure(shipped: Path, folder: Path) -> dict[str, dict]:
                  .splitlines() if line.strip()]
         model = configure(block, shipped, folder)
         rule = naive(model)
-        verdicts = [model.judge(i["title"], i["teaser"]) for i in items]
-        truth = [bool(i["relevant"]) for i in items]
-        errors = [("FP" if v.relevant else "FN", i, v) for i, v, t in zip(items, verdicts, truth) if v.relevant != t]
-        results[label] = {"items": len(items), "dealticker": score([v.relevant for v in verdicts], truth),
-                          "naive": score([rule(i["title"], i["teaser"]) for i in items], truth), "errors": errors}
+        for part, chosen in (("all", items), ("later", [i for i in items if _number(i["id"]) > FIRST_BATCH[key]])):
+            verdicts = [model.judge(i["title"], i["teaser"]) for i in chosen]
+            truth = [bool(i["relevant"]) for i in chosen]
+            errors = [("FP" if v.relevant else "FN", i, v) for i, v, t in zip(chosen, verdicts, truth)
+                      if v.relevant != t]
+            results[label if part == "all" else f"{label}, later items only"] = {
+                "items": len(chosen), "dealticker": score([v.relevant for v in verdicts], truth),
+                "naive": score([rule(i["title"], i["teaser"]) for i in chosen], truth),
+                "errors": errors if part == "all" else []}
     return results
+
+
+def _number(item_id: str) -> int:
+    return int(re.sub(r"\D", "", item_id) or 0)
 
 
 def main() -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 from bench.other_deals import measure
 from tests.conftest import ROOT
 
-# Issue 9 asked for a margin of 0.05 F1 over the naive rule, target ∧ (acquirer ∨ "Übernahme"). On these
-# sets that rule makes three mistakes each (F1 0.961 and 0.962), so even a perfect score is only 0.039
-# and 0.038 above it. The test asks Dealticker to beat the rule on both, with nothing but the names.
+# Issue 9 asks for a margin of at least 0.05 F1 over the naive rule, target ∧ (acquirer ∨ "Übernahme"),
+# with nothing configured but the names. Each set's later items were written after the vocabulary rules
+# and never tuned on; on them recall is the weak part (an acquirer only described: "die Italiener").
+MARGIN = 0.05
 
 
 def test_names_and_the_shipped_vocabulary_beat_the_naive_rule(tmp_path):
@@ -17,5 +18,5 @@ def test_names_and_the_shipped_vocabulary_beat_the_naive_rule(tmp_path):
               f"naive P {n.precision:.3f} R {n.recall:.3f} F1 {n.f1:.3f}; margin {d.f1 - n.f1:+.3f}")
     for label, r in results.items():
         d, n = r["dealticker"], r["naive"]
-        assert d.f1 > n.f1, (label, d, n, [(k, i["id"], i["title"]) for k, i, _ in r["errors"]])
-        assert d.precision >= 0.95 and d.recall >= 0.95, (label, d)
+        assert d.f1 >= n.f1 + MARGIN, (label, d, n, [(k, i["id"], i["title"]) for k, i, _ in r["errors"]])
+        assert d.precision >= 0.75, (label, d)  # the acquirer's and the target's other news stay out
