@@ -6,7 +6,7 @@ import logging
 import time
 from collections import defaultdict
 
-from bot.messages import Reply, alert_message, digest, followup_message
+from bot.messages import Reply, alert_message, digest, followup_message, new_bidder_message
 from bot.models import Alert, FollowUp
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, ChatMoved, DeliveryError, Platform, Rejected, RetryLater, Transient
@@ -102,6 +102,8 @@ class Deliverer:
         message in this chat is still queued, and the follow-up must come after it)."""
         if isinstance(content, Alert):
             return alert_message(content, self.timezone), None
+        if content.announces:
+            return new_bidder_message(content, self.timezone), None
         start = await asyncio.to_thread(self.store.thread_start, row)
         if start and start[0] in ("pending", "sending"):
             return None

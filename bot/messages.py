@@ -148,8 +148,6 @@ def figure(key: str) -> str:
 
 def fact_text(fact) -> str:
     """One bot.followups.Fact in words."""
-    if fact.kind == "confirmed":
-        return f"Neuer Bieter {fact.subject} ({status_label(fact.status)}), jetzt von zwei Quellen genannt"
     if fact.kind == "bidder":
         return f"neuer Bieter {fact.subject} ({status_label(fact.status)})"
     if fact.kind == "status":
@@ -169,6 +167,15 @@ def followup_message(followup: FollowUp, tz: str, in_thread: bool = True) -> Rep
     if not in_thread:
         paragraphs.append((Span("Zur Meldung: "), Span(followup.story_title, "italic")))
     return Reply(tuple(paragraphs))
+
+
+def new_bidder_message(followup: FollowUp, tz: str) -> Reply:
+    """A bidder found in the text and now named by a second outlet: its own alert, with notification."""
+    names_ = ", ".join(f"{f.subject} ({status_label(f.status)})" for f in followup.facts)
+    source = f"{followup.source} · {local_time(followup.published, tz)}"
+    return Reply(((Span("Neuer Bieter: ", "bold"), Span(names_, "bold")),
+                  (Span(followup.title, "plain", followup.link or None),),
+                  (Span(source + " · jetzt von zwei Quellen genannt; /bidders zeigt den Stand", "italic"),)))
 
 
 def digest(reply: Reply) -> str:

@@ -85,6 +85,11 @@ class FollowUp:
     facts: tuple  # bot.followups.Fact, in the order a follow-up lists them
     cited: tuple[str, ...] = ()
 
+    @property
+    def announces(self) -> bool:
+        """It announces newly confirmed bidders: its own alert, not a reply in the story's thread."""
+        return bool(self.facts) and all(f.kind == "confirmed" for f in self.facts)
+
 
 @dataclass(frozen=True, slots=True)
 class FeedState:

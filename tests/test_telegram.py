@@ -260,9 +260,10 @@ async def test_a_bidder_nobody_configured_is_new_until_a_second_outlet_then_anno
     await bot.publish_bytes(rss(("Milliardengebot von Reid Rasner für Tiktok",
                                  "Der Investor will 20 Milliarden Dollar für das US-Geschäft der Video-App zahlen.",
                                  "https://www.tagesschau.de/rasner", now - timedelta(hours=1))), "/other.rss")
-    announced = await wait_until(lambda: [m for m in stub.sent(5001) if "Neuer Bieter Reid Rasner" in m["plain_text"]])
-    assert "(Angebot abgegeben), jetzt von zwei Quellen genannt" in announced[0]["plain_text"]
-    assert announced[0]["message"]["reply_to_message"]["message_id"] in {m["message_id"] for m in stub.sent(5001)}
+    announced = await wait_until(lambda: [m for m in stub.sent(5001) if m["plain_text"].startswith("Neuer Bieter")])
+    assert announced[0]["plain_text"].startswith("Neuer Bieter: Reid Rasner (Angebot abgegeben)\n\n"
+                                                 "Milliardengebot von Reid Rasner für Tiktok")
+    assert "reply_to_message" not in announced[0]["message"]  # its own alert, not a reply in a thread
     standing = (await bot.say(5001, "/bidders Rasner"))["plain_text"]
     assert standing.startswith("Reid Rasner – Angebot abgegeben")
     assert "unbestätigt" not in (await bot.say(5001, "/bidders"))["plain_text"]

@@ -188,10 +188,10 @@ class NewsStore(StoreBase):
                          "published": item.published} for b in article.bidders])
                     confirmed = self._note_bidders(conn, sightings(article.bidders, item.published, e.source,
                                                                    e.link, e.title))
-                facts = followups.confirmations(confirmed)
-                if alert_id in told:  # a story chats have had since an earlier poll
-                    facts += followups.new_facts(told[alert_id], features, article.bidders)
-                if facts:
+                # A newly confirmed bidder is its own alert; a story's new facts are a reply in its thread.
+                posts = [followups.confirmations(confirmed),
+                         followups.new_facts(told[alert_id], features, article.bidders) if alert_id in told else ()]
+                for facts in filter(None, posts):
                     followup_ids.append((alert_id, conn.execute(insert(t.followups).values(
                         alert_id=alert_id, item_id=item_id, facts=followups.dumps(facts), created=now))
                         .inserted_primary_key[0]))
