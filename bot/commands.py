@@ -22,8 +22,8 @@ TIMELINE_MAX = 15  # status changes /bidders <name> lists
 STATUS_FEEDS = 8  # failing feeds listed in /status; `dealticker feeds` lists them all
 _COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 HELP = (
-    "/subscribe – neue Meldungen in diesem Chat erhalten",
-    "/unsubscribe – keine Meldungen mehr",
+    "/subscribe [Bieter] – neue Meldungen in diesem Chat erhalten; mit Namen nur die, die diesen Bieter nennen",
+    "/unsubscribe [Bieter] – keine Meldungen mehr; mit Namen diesem Bieter nicht mehr folgen",
     f"/latest [n] [ab m] – die n neuesten Meldungen, ab der m-ten (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX})",
     "/bidders [Name] – wer bietet, und wie steht es; mit Namen: der Verlauf dieses Bieters",
     "/status – letzter Abruf, Feeds in Ordnung oder gestört",
@@ -82,19 +82,46 @@ class Commands:
             return text("Nur Administratoren dieses Chats können das Abo ändern.", private=True, is_error=True)
         return None
 
-    def subscribe(self, caller: Caller, _arg: str) -> Reply:
+    def subscribe(self, caller: Caller, arg: str) -> Reply:
         if refusal := self._not_allowed(caller):
             return refusal
-        if self.store.subscribe(caller.platform, caller.chat_id, caller.thread_id):
+        where = (caller.platform, caller.chat_id, caller.thread_id)
+        following = self.store.bidder_filter(*where)
+        if arg:  # "/subscribe Oracle": only stories that name Oracle (several names may be followed)
+            name = self._bidder_named(arg, [b.name for b in self.store.bidder_standings()])
+            if name is None:
+                return self._unknown_bidder(arg)
+            self.store.set_bidder_filter(*where, tuple(dict.fromkeys((*(following or ()), name))))
+            return text(f"Dieser Chat erhält jetzt nur Meldungen, die {_listing(self.store.bidder_filter(*where))} "
+                        "nennen. /subscribe ohne Namen: wieder alle Meldungen.")
+        if following:
+            self.store.set_bidder_filter(*where, ())
+            return text("Dieser Chat erhält jetzt wieder alle Meldungen zum Deal.")
+        if self.store.subscribe(*where):
             return text("Abonniert. Neue Meldungen zum Deal kommen ab jetzt in diesen Chat. /unsubscribe beendet das.")
         return text("Dieser Chat ist schon abonniert.")
 
-    def unsubscribe(self, caller: Caller, _arg: str) -> Reply:
+    def unsubscribe(self, caller: Caller, arg: str) -> Reply:
         if refusal := self._not_allowed(caller):
             return refusal
-        if self.store.unsubscribe(caller.platform, caller.chat_id, caller.thread_id):
+        where = (caller.platform, caller.chat_id, caller.thread_id)
+        following = self.store.bidder_filter(*where) or ()
+        if arg:  # "/unsubscribe Oracle": stop following one bidder; the last one ends the subscription
+            name = self._bidder_named(arg, list(following))
+            if name is None:
+                return text(f"Diesem Bieter folgt der Chat nicht. Er folgt: {_listing(following) or 'allen Meldungen'}.",
+                            private=True, is_error=True)
+            rest = tuple(n for n in following if n != name)
+            if rest:
+                self.store.set_bidder_filter(*where, rest)
+                return text(f"{name} entfernt. Dieser Chat erhält nur noch Meldungen, die {_listing(rest)} nennen.")
+        if self.store.unsubscribe(*where):
             return text("Abo beendet. Es kommen keine Meldungen mehr. Mit /subscribe geht es wieder los.")
         return text("Dieser Chat hatte kein Abo.")
+
+    def _unknown_bidder(self, arg: str) -> Reply:
+        known = ", ".join(b.name for b in self.store.bidder_standings()[:10]) or "noch keine"
+        return text(f"Einen Bieter „{arg[:40]}“ kenne ich nicht. Bekannt sind: {known}.", private=True, is_error=True)
 
     def latest(self, _caller: Caller, arg: str) -> Reply:
         match = _LATEST.fullmatch(arg)
@@ -146,9 +173,7 @@ class Commands:
         wanted = self._bidder_named(arg, [b.name for b in standings])
         standing = next((b for b in standings if b.name == wanted), None)
         if standing is None:
-            known = ", ".join(b.name for b in standings[:10]) or "noch keine"
-            return text(f"Einen Bieter „{arg[:40]}“ kenne ich nicht. Bekannt sind: {known}.",
-                        private=True, is_error=True)
+            return self._unknown_bidder(arg)
         changes = self.store.bidder_timeline(standing.name, TIMELINE_MAX)
         return timeline_reply(standing, changes, self.config.timezone, TIMELINE_MAX)
 
@@ -164,7 +189,7 @@ class Commands:
         fits = [name for name in known if set(wanted.split()) <= set(normalise(name).split())]
         return fits[0] if len(fits) == 1 else None
 
-    def status(self, _caller: Caller, _arg: str) -> Reply:
+    def status(self, caller: Caller, _arg: str) -> Reply:
         states = self.store.feed_states([(f.url, f.name) for f in self.config.feeds])
         last = self.store.get_meta("last_poll")
         if last:
@@ -172,6 +197,10 @@ class Commands:
         else:
             lines = ["Noch kein Abruf seit dem Start."]
         lines.append(f"Feeds: {feed_counts(states)}")
+        following = self.store.bidder_filter(caller.platform, caller.chat_id, caller.thread_id)
+        if following is not None:
+            lines.append(f"Dieser Chat erhält Meldungen, die {_listing(following)} nennen." if following
+                         else "Dieser Chat erhält alle Meldungen zum Deal.")
         troubled = [s for s in states if is_troubled(s)]
         lines += [f"• {feed_line(s, self.config.timezone)}" for s in troubled[:STATUS_FEEDS]]
         if len(troubled) > STATUS_FEEDS:
@@ -182,3 +211,9 @@ class Commands:
                          f"{queue.get('failed', 0)} fehlgeschlagen"
                          + (f", {queue['uncertain']} ungewiss (Absturz beim Senden)" if queue.get("uncertain") else ""))
         return text(*lines)
+
+
+def _listing(names) -> str:
+    """"Oracle", "Oracle oder Walmart", "Oracle, Walmart oder Microsoft"."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" oder {names[-1]}" if names else ""

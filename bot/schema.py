@@ -122,6 +122,7 @@ subscriptions = Table(
     Column("chat_id", String(100), nullable=False),
     Column("thread_id", String(100), nullable=False, default=""),
     Column("created", DateTime(timezone=True), nullable=False),
+    Column("bidders", Text, nullable=False, server_default=""),  # only stories naming one of these; "" = all
     UniqueConstraint("platform", "chat_id", "thread_id", name="uq_subscription"),
 )
 

@@ -164,6 +164,40 @@ def test_ignored_and_never_bidders_are_hidden_from_bidders(commands):
     assert "Trump" not in shown and "Irrtum" not in shown
 
 
+def test_subscribe_to_chosen_bidders_gets_only_their_stories(commands, stories):
+    store = commands.store
+    everything, oracle_only = Caller("console", "all"), Caller("console", "oracle")
+    commands.handle(everything, "/subscribe")
+    reply = commands.handle(oracle_only, "/subscribe oracle").plain()
+    assert reply.startswith("Dieser Chat erhält jetzt nur Meldungen, die Oracle nennen.")
+    assert "Dieser Chat erhält Meldungen, die Oracle nennen." in commands.handle(oracle_only, "/status").plain()
+    store.add_articles([article("Oracle bietet für Tiktok", hours=0, bidders=(("Oracle", "bid_submitted"),)),
+                        article("Walmart prüft Einstieg bei Tiktok", "FAZ", hours=1,
+                                bidders=(("Walmart", "interested"),))], 1)
+    def alerts(chat):
+        return sorted(r.alert_id for r in store.due_deliveries(["console"]) if r.chat_id == chat and not r.followup_id)
+    assert len(alerts("all")) == 2 and len(alerts("oracle")) == 1
+
+    # A story without Oracle that names it in a later report reaches the chat then, as its alert.
+    [senate], _ = store.add_articles([article("US-Senat billigt Tiktok-Gesetz", "tagesschau", hours=30,
+                                              teaser="Nach dem Repräsentantenhaus stimmt auch der Senat zu.")],
+                                     48, stories)
+    assert senate.id not in alerts("oracle")
+    store.add_articles([article("Senat stimmt für Zwangsverkauf von Tiktok", "heise", hours=31,
+                                teaser="Die zweite Kammer billigt das Paket; Oracle gilt als Favorit.",
+                                bidders=(("Oracle", "interested"),))], 48, stories)
+    assert senate.id in alerts("oracle")
+
+    commands.handle(oracle_only, "/subscribe Walmart")
+    assert store.bidder_filter("console", "oracle") == ("Oracle", "Walmart")
+    assert "nur noch Meldungen, die Walmart nennen" in commands.handle(oracle_only, "/unsubscribe oracle").plain()
+    assert commands.handle(oracle_only, "/unsubscribe Tesla").is_error
+    assert "wieder alle Meldungen" in commands.handle(oracle_only, "/subscribe").plain()
+    assert store.bidder_filter("console", "oracle") == ()
+    assert commands.handle(oracle_only, "/subscribe Frobnitz").is_error
+    assert "Abo beendet" in commands.handle(oracle_only, "/unsubscribe").plain()
+
+
 def test_bidders_standings_match_a_rebuild_from_the_mentions(commands):
     """Kept up to date report by report, arriving out of order, the standings equal a rebuild."""
     store = commands.store

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from bot import schema as t
+from bot.match import normalise
 from bot.store.base import StoreBase, utcnow
 
 STALE_CLAIM = timedelta(minutes=5)
@@ -42,6 +43,23 @@ class OutboxStore(StoreBase):
                 (t.subscriptions.c.platform == platform) & (t.subscriptions.c.chat_id == chat_id)
                 & (t.subscriptions.c.thread_id == thread_id))).rowcount > 0
 
+    def bidder_filter(self, platform: str, chat_id: str, thread_id: str = "") -> tuple[str, ...] | None:
+        """The bidders a subscribed chat follows (empty: every story); None when it is not subscribed."""
+        s = t.subscriptions.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.bidders).where((s.platform == platform) & (s.chat_id == chat_id)
+                                                       & (s.thread_id == thread_id))).first()
+        return None if row is None else _names(row.bidders)
+
+    def set_bidder_filter(self, platform: str, chat_id: str, thread_id: str, bidders: tuple[str, ...]) -> None:
+        """Follow only stories naming one of `bidders` (empty: every story); subscribes the chat if needed."""
+        s = t.subscriptions.c
+        where = (s.platform == platform) & (s.chat_id == chat_id) & (s.thread_id == thread_id)
+        with self.engine.begin() as conn:
+            if not conn.execute(update(t.subscriptions).where(where).values(bidders="; ".join(bidders))).rowcount:
+                conn.execute(insert(t.subscriptions).values(platform=platform, chat_id=chat_id, thread_id=thread_id,
+                                                            created=utcnow(), bidders="; ".join(bidders)))
+
     def subscriptions(self, platform: str | None = None) -> list[tuple[str, str, str]]:
         query = select(t.subscriptions.c.platform, t.subscriptions.c.chat_id, t.subscriptions.c.thread_id)
         if platform:
@@ -57,18 +75,49 @@ class OutboxStore(StoreBase):
 
     def _enqueue(self, conn, new_ids: list[int], updated_ids: list[int], now: datetime,
                  followup_ids: list[tuple[int, int]] = ()) -> None:
-        subscribers = conn.execute(select(t.subscriptions.c.platform, t.subscriptions.c.chat_id,
-                                          t.subscriptions.c.thread_id)).all()
+        s = t.subscriptions.c
+        subscribers = [(r.platform, r.chat_id, r.thread_id, frozenset(_names(r.bidders, fold=True))) for r in
+                       conn.execute(select(s.platform, s.chat_id, s.thread_id, s.bidders))]
         posts = [(a, 0) for a in new_ids] + list(followup_ids)
-        if posts and subscribers:
+        # A chat that follows chosen bidders gets a story once it names one of them; a story it had not
+        # had yet that names one now (a later report) comes to it as a new alert.
+        named = self._story_bidders(conn, {a for a, _ in posts} | set(updated_ids))
+        targets = [(a, f, p, c, th) for a, f in posts for p, c, th, wanted in subscribers
+                   if not wanted or wanted & named.get(a, set())]
+        if any(wanted for *_, wanted in subscribers):
+            older = (set(updated_ids) | {a for a, _ in followup_ids}) - set(new_ids)
+            targets += self._late_matches(conn, subscribers, named, older)
+        if targets:
             conn.execute(insert(t.deliveries), [
                 {"alert_id": a, "followup_id": f, "platform": p, "chat_id": c, "thread_id": th, "status": "pending",
                  "attempts": 0, "next_attempt": now, "needs_edit": False, "created": now}
-                for a, f in posts for p, c, th in subscribers])
+                for a, f, p, c, th in dict.fromkeys(targets)])
         if updated_ids:
             conn.execute(update(t.deliveries).where(
                 t.deliveries.c.alert_id.in_(updated_ids) & (t.deliveries.c.followup_id == 0)
                 & (t.deliveries.c.status == "sent")).values(needs_edit=True))
+
+    @staticmethod
+    def _story_bidders(conn, alert_ids: set[int]) -> dict[int, set[str]]:
+        named: dict[int, set[str]] = {}
+        if alert_ids:
+            for alert_id, bidder in conn.execute(select(t.items.c.alert_id, t.mentions.c.bidder)
+                                                 .join(t.items, t.items.c.id == t.mentions.c.item_id)
+                                                 .where(t.items.c.alert_id.in_(alert_ids))):
+                named.setdefault(alert_id, set()).add(normalise(bidder))
+        return named
+
+    @staticmethod
+    def _late_matches(conn, subscribers, named: dict[int, set[str]], stories: set[int]) -> list[tuple]:
+        """(story, 0, chat…) for each earlier story that now names a bidder a filtering chat follows and
+        that this chat has no alert of yet."""
+        if not stories:
+            return []
+        d = t.deliveries.c
+        had = {tuple(r) for r in conn.execute(select(d.alert_id, d.platform, d.chat_id, d.thread_id)
+                                              .where(d.alert_id.in_(stories) & (d.followup_id == 0)))}
+        return [(a, 0, p, c, th) for a in sorted(stories) for p, c, th, wanted in subscribers
+                if wanted and wanted & named.get(a, set()) and (a, p, c, th) not in had]
 
     def due_deliveries(self, platforms: list[str], limit: int = 500) -> list[Delivery]:
         """Rows to work on now: pending ones whose time has come, and sent ones to edit."""
@@ -150,3 +199,7 @@ class OutboxStore(StoreBase):
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return dict(conn.execute(select(t.deliveries.c.status, func.count()).group_by(t.deliveries.c.status)).all())
+
+
+def _names(joined: str, fold: bool = False) -> tuple[str, ...]:
+    return tuple(normalise(n) if fold else n for n in joined.split("; ") if n)
