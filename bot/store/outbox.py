@@ -81,10 +81,11 @@ class OutboxStore(StoreBase):
         posts = [(a, 0) for a in new_ids] + list(followup_ids)
         # A chat that follows chosen bidders gets a story once it names one of them; a story it had not
         # had yet that names one now (a later report) comes to it as a new alert.
-        named = self._story_bidders(conn, {a for a, _ in posts} | set(updated_ids))
+        filtering = any(wanted for *_, wanted in subscribers)
+        named = self._story_bidders(conn, {a for a, _ in posts} | set(updated_ids)) if filtering else {}
         targets = [(a, f, p, c, th) for a, f in posts for p, c, th, wanted in subscribers
                    if not wanted or wanted & named.get(a, set())]
-        if any(wanted for *_, wanted in subscribers):
+        if filtering:
             older = (set(updated_ids) | {a for a, _ in followup_ids}) - set(new_ids)
             targets += self._late_matches(conn, subscribers, named, older)
         if targets:
