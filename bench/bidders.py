@@ -16,17 +16,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from bench.latest import PG_URL, answer, fill, line, timed  # noqa: E402
+from bench.latest import PG_URL, answer, fill, line, on_backends, timed  # noqa: E402
 from bot import schema as t  # noqa: E402
 from bot.commands import Caller, Commands  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -88,22 +86,7 @@ def main() -> int:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--pg", default=PG_URL)
     args = parser.parse_args()
-    backends = args.backends.split(",")
-    if "sqlite" in backends:
-        with tempfile.TemporaryDirectory() as tmp:
-            measure("SQLite", f"sqlite:///{Path(tmp) / 'bidders.db'}", args)
-    if "postgresql" in backends:
-        schema = f"bench_bidders_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.pg)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            sep = "&" if "?" in args.pg else "?"
-            measure("PostgreSQL", f"{args.pg}{sep}options=-csearch_path%3D{schema}", args)
-        finally:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    on_backends(args, measure, "bidders")
     return 0
 
 

@@ -164,20 +164,15 @@ def measure(name: str, url: str, args) -> None:
     store.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--sqlite", help="SQLite file to fill (default: a temporary file, deleted afterwards)")
-    parser.add_argument("--pg", default=PG_URL)
-    args = parser.parse_args()
+def on_backends(args, measure, name: str) -> None:
+    """Run `measure(label, url, args)` on a temporary SQLite file (or `args.sqlite`) and on a PostgreSQL
+    schema of its own in `args.pg`, dropped afterwards, as `args.backends` asks."""
     backends = args.backends.split(",")
     if "sqlite" in backends:
         with tempfile.TemporaryDirectory() as tmp:
-            measure("SQLite", f"sqlite:///{args.sqlite or Path(tmp) / 'latest.db'}", args)
+            measure("SQLite", f"sqlite:///{getattr(args, 'sqlite', None) or Path(tmp) / f'{name}.db'}", args)
     if "postgresql" in backends:
-        schema = f"bench_latest_{uuid.uuid4().hex[:8]}"
+        schema = f"bench_{name}_{uuid.uuid4().hex[:8]}"
         admin = create_engine(args.pg)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -188,6 +183,17 @@ def main() -> int:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--sqlite", help="SQLite file to fill (default: a temporary file, deleted afterwards)")
+    parser.add_argument("--pg", default=PG_URL)
+    args = parser.parse_args()
+    on_backends(args, measure, "latest")
     return 0
 
 

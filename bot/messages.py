@@ -85,16 +85,19 @@ def outlets_line(alert: Alert, tz: str) -> str:
     return f"{len(outlets)} Quellen: {names} · zuletzt {when}"
 
 
-def alert_paragraphs(alert: Alert, tz: str) -> tuple[tuple[Span, ...], ...]:
-    """The story block used by pushed alerts and by /latest: headline, outlets and time of the
-    latest report, then summary and bidders together (one Slack block fewer per story)."""
+def alert_paragraphs(alert: Alert, tz: str, sources: Callable[[Alert, str], str] | None = None
+                     ) -> tuple[tuple[Span, ...], ...]:
+    """The story block used by pushed alerts and by /latest: headline, who reported it (`sources`;
+    by default how many outlets and the time of the latest report), then summary and bidders together
+    (one Slack block fewer per story)."""
     body: list[Span] = []
     if alert.summary and alert.summary != alert.title:
         body.append(Span(alert.summary))
     if alert.bidders:
         body += [Span("\n")] if body else []
         body += [Span("Bieter: ", "bold"), Span(bidder_line(alert.bidders))]
-    paragraphs = ((Span(alert.title, "bold", alert.link or None),), (Span(outlets_line(alert, tz), "italic"),))
+    paragraphs = ((Span(alert.title, "bold", alert.link or None),),
+                  (Span((sources or outlets_line)(alert, tz), "italic"),))
     return paragraphs + ((tuple(body),) if body else ())
 
 
@@ -119,8 +122,7 @@ def provenance(alert: Alert, tz: str) -> str:
 def alert_message(alert: Alert, tz: str) -> Reply:
     """A pushed story. It is edited in place as more outlets report it, so it reads the same
     whether a chat got it early or late; what is new later comes as a follow-up in its thread."""
-    head, _outlets, *body = alert_paragraphs(alert, tz)
-    return Reply((head, (Span(provenance(alert, tz), "italic"),), *body))
+    return Reply(alert_paragraphs(alert, tz, provenance))
 
 
 def figure(key: str) -> str:
