@@ -99,7 +99,8 @@ def render(rows: Sequence[Row], tz: str, title: str = "", more: int = 0) -> byte
         draw.line((0, TOP + split * ROW, WIDTH - 1, TOP + split * ROW), fill=MUTED)
     for i, row in enumerate(rows):
         middle = TOP + i * ROW + ROW // 2
-        name = _fitted(row.name if row.confirmed else f"{row.name} (neu)", regular, PLOT_LEFT - 24)
+        mark = "" if row.confirmed else " (neu)"  # not yet named by a second outlet, as the table says
+        name = _fitted(row.name, regular, PLOT_LEFT - 24 - round(regular.getlength(mark))) + mark
         draw.text((12, middle), name, font=regular, fill=INK if row.confirmed else MUTED, anchor="lm")
         changes = sorted(row.changes, key=lambda c: c[0])
         for k, (when, key) in enumerate(changes):
