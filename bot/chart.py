@@ -119,8 +119,25 @@ def render(rows: Sequence[Row], tz: str, title: str = "", more: int = 0) -> byte
         draw.text((12, top + 6), f"… und {more} weitere, die zuletzt seltener genannt wurden", font=regular,
                   fill=MUTED, anchor="lm")
     out = io.BytesIO()
-    image.save(out, "PNG")  # zlib level 6: level 9 took 4x as long for 4 % fewer bytes
+    # Every pixel is one of a few dozen colours: as a palette PNG it is less than half the bytes and
+    # encodes 3x faster than RGB. zlib level 6: level 9 took 5x as long for a fifth fewer bytes.
+    image.quantize(palette=_palette(), dither=Picture.Dither.NONE).save(out, "PNG")
     return out.getvalue()
+
+
+def _palette() -> Picture.Image:
+    """The chart's colours, and the shades text takes when its edges are smoothed onto the background:
+    each pixel maps to the nearest, so the status colours stay exact."""
+    solid = [_rgb(c) for c in ("#FFFFFF", STRIPE, GRID, MUTED, INK, colour(None), *(s.colour for s in STATUSES))]
+    shades = [tuple(round(back[i] + (ink[i] - back[i]) * step / 16) for i in range(3))
+              for back in solid[:2] for ink in (_rgb(INK), _rgb(MUTED)) for step in range(1, 16)]
+    palette = Picture.new("P", (1, 1))
+    palette.putpalette([v for c in dict.fromkeys(solid + shades) for v in c])
+    return palette
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
 
 
 def span(rows: Sequence[Row]) -> tuple[datetime, datetime]:
@@ -181,7 +198,10 @@ def _legend_lines(keys: list[str | None], font: ImageFont.FreeTypeFont) -> list[
 
 def _ticks(start: datetime, end: datetime, zone: ZoneInfo, most: int) -> list[tuple[datetime, str]]:
     """Date ticks at whole local hours, days or months, the finest step that gives at most `most`."""
+    hours = (end - start) / timedelta(hours=1)
     for unit, step, form in STEPS:
+        if hours / (step * {"hours": 1, "days": 24, "months": 730}[unit]) > most + 1:
+            continue  # far too many: not worth walking through
         ticks = list(_steps(start, end, zone, unit, step))
         if len(ticks) <= max(most, 2):
             return [(t, t.strftime(form) if form else _month(t)) for t in ticks]
