@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import io
 
+import pytest
 from PIL import Image as Picture
 
 from tests.slack_stub import BOT_USER_ID, app_mention_event, deliver, event_body
@@ -45,3 +46,34 @@ async def test_a_refused_upload_leaves_the_table_and_a_log_line(bot, stub, caplo
     assert not [u for u in stub.uploads if u.completed]
     await asyncio.sleep(0.5)
     assert len(stub.responses("r")) == 1  # the table, once
+
+
+async def test_the_stand_in_takes_uploads_as_slack_does(stub):
+    """files_upload_v2 over the real client; completing a file that was never uploaded, or uploading
+    to a used URL, is refused."""
+    import aiohttp
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = AsyncWebClient(token=stub.token, base_url=stub.base_url)
+    done = await client.files_upload_v2(channel=CHANNEL, file=b"\x89PNG-ish", filename="a.png", title="A",
+                                        alt_txt="alt")
+    assert done["file"]["title"] == "A" and done["file"]["mimetype"] == "image/png"
+    [upload] = stub.uploads(CHANNEL)
+    assert (upload.data, upload.alt_txt, upload.completed) == (b"\x89PNG-ish", "alt", True)
+
+    started = await client.files_getUploadURLExternal(filename="b.png", length=3)
+    with pytest.raises(SlackApiError) as refused:  # never uploaded
+        await client.files_completeUploadExternal(files=[{"id": started["file_id"]}], channel_id=CHANNEL)
+    assert refused.value.response["error"] == "file_not_found"
+    async with aiohttp.ClientSession() as session:
+        for expected in (200, 404):  # the URL takes one upload
+            async with session.post(started["upload_url"], data=b"abc") as response:
+                assert response.status == expected
+    archived = await client.files_getUploadURLExternal(filename="c.png", length=1)
+    stub.archive(CHANNEL)
+    async with aiohttp.ClientSession() as session:
+        await session.post(archived["upload_url"], data=b"c")
+    with pytest.raises(SlackApiError) as refused:
+        await client.files_completeUploadExternal(files=[{"id": archived["file_id"]}], channel_id=CHANNEL)
+    assert refused.value.response["error"] == "is_archived"

@@ -5,6 +5,7 @@ import asyncio
 import io
 import logging
 
+import pytest
 from PIL import Image as Picture
 from sqlalchemy import text
 
@@ -59,3 +60,29 @@ async def test_when_the_picture_cannot_be_made_the_table_still_goes_out(bot, stu
     assert "Oracle – Zuschlag/genehmigt" in table["plain_text"]
     assert stub.calls_of("sendPhoto") == []
     assert "race chart for /bidders failed (2 bidders); the table goes out without it" in caplog.text
+
+
+async def test_the_stand_in_checks_photos_as_telegram_does(stub):
+    """sendPhoto over the real client: a multipart upload, the picture's size read from it, a file_id
+    that can be sent again; bytes that are no image, odd sides and long captions refused."""
+    from telegram import Bot
+    from telegram.error import BadRequest
+
+    png = Picture.new("RGB", (800, 300), "white")
+    out = io.BytesIO()
+    png.save(out, "PNG")
+    async with Bot(stub.token, base_url=stub.base_url) as client:
+        sent = await client.send_photo(ALICE, photo=out.getvalue(), caption="Verlauf <b>der</b> Bieter",
+                                       parse_mode="HTML")
+        assert (sent.photo[-1].width, sent.photo[-1].height) == (800, 300) and sent.caption == "Verlauf der Bieter"
+        assert [p.width for p in sent.photo] == [90, 320, 800]
+        again = await client.send_photo(ALICE, photo=sent.photo[-1].file_id)
+        assert again.photo[-1].file_id == sent.photo[-1].file_id
+        for photo, caption, error in ((b"not a picture", None, "IMAGE_PROCESS_FAILED"),
+                                      (out.getvalue()[:16] + (8000).to_bytes(4, "big") + (300).to_bytes(4, "big")
+                                       + out.getvalue()[24:], None, "PHOTO_INVALID_DIMENSIONS"),
+                                      (out.getvalue(), "x" * 1025, "caption is too long")):
+            with pytest.raises(BadRequest) as refused:
+                await client.send_photo(ALICE, photo=photo, caption=caption)
+            assert error.lower() in refused.value.message.lower()
+    assert [p["width"] for p in stub.photos(ALICE)] == [800, 800]
