@@ -7,6 +7,7 @@ import logging
 import os
 import re
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image as Picture
@@ -94,7 +95,7 @@ def test_thirty_bidders_fit_and_a_long_race_gets_month_ticks():
             for i in range(30)]
     picture = decode(render(rows, "Europe/Berlin", more=5))
     assert len(bars_at(picture, PLOT_RIGHT - 2, 30)) == 30
-    ticks = chart._ticks(*span(rows), chart.ZoneInfo("Europe/Berlin"), (PLOT_RIGHT - PLOT_LEFT) // 100)
+    ticks = chart._ticks(*span(rows), ZoneInfo("Europe/Berlin"), (PLOT_RIGHT - PLOT_LEFT) // 100)
     assert 2 <= len(ticks) <= 5 and all(re.fullmatch(r"(Jan\.|Feb\.|März|Apr\.|Mai|Juni|Juli|Aug\.|Sep\.|Okt\.|"
                                                        r"Nov\.|Dez\.) 20\d\d", label) for _, label in ticks)
 
