@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.chart import CHANGES, race_image
 from bot.config import Config
 from bot.feedstate import troubled as is_troubled
 from bot.match import normalise
@@ -169,7 +170,10 @@ class Commands:
         if not arg:
             if not standings:
                 return text("Bisher hat keine Meldung einen Bieter genannt.")
-            return standings_reply(self.config.deal.name, standings, self.config.timezone)
+            reply = standings_reply(self.config.deal.name, standings, self.config.timezone)
+            # The race as a picture too, in the table's rows; without it when it cannot be made.
+            return replace(reply, image=race_image(standings, lambda name: self.store.bidder_timeline(name, CHANGES),
+                                                   self.config.timezone, self.config.deal.name))
         wanted = self._bidder_named(arg, [b.name for b in standings])
         standing = next((b for b in standings if b.name == wanted), None)
         if standing is None:

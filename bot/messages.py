@@ -25,6 +25,15 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A picture that follows a reply's text (Telegram: a photo; Slack: an uploaded file)."""
+
+    png: bytes = field(repr=False)
+    caption: str  # short German line: the photo's caption, the file's title
+    alt: str = ""  # what it shows, in words, for screen readers (Slack's alt text)
+
+
+@dataclass(frozen=True)
 class Reply:
     """Paragraphs of spans; `private` replies go only to the person who asked (Slack: ephemeral)."""
 
@@ -36,6 +45,7 @@ class Reply:
     # its first k, its heading and closing line saying so (see `fit`).
     stories: int = 0
     shorter: Callable[[int], Reply] | None = field(default=None, compare=False, repr=False)
+    image: Image | None = field(default=None, compare=False, repr=False)  # sent after the text; may fail alone
 
     def plain(self) -> str:
         return "\n\n".join("".join(s.text for s in p) for p in self.paragraphs)

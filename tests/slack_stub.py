@@ -126,6 +126,23 @@ class Response(_Record):
 
 
 @dataclass
+class Upload(_Record):
+    """One file upload the way files_upload_v2 makes it: files.getUploadURLExternal, a POST of the bytes to
+    the upload URL, files.completeUploadExternal (which shares it in a channel or thread)."""
+
+    file_id: str
+    filename: str
+    length: int  # as announced to files.getUploadURLExternal
+    alt_txt: str | None
+    data: bytes | None = None  # what was POSTed to the upload URL (None until then)
+    title: str | None = None
+    channel: str | None = None  # where files.completeUploadExternal shared it (None: private to the app)
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+
+@dataclass
 class Call(_Record):
     """Every Web API request, accepted or not, in arrival order. Unpacks as ``method, params = call``."""
 
@@ -240,6 +257,8 @@ class SlackStub:
         self._updates: list[Update] = []
         self._ephemerals: list[Ephemeral] = []
         self._responses: list[Response] = []
+        self._uploads: dict[str, Upload] = {}
+        self._file_ids = itertools.count(1)
         self._messages: dict[tuple[str, str], dict] = {}
         self._failures: list[_Failure] = []
         self._response_failures: list[_ResponseFailure] = []
@@ -255,6 +274,8 @@ class SlackStub:
             "chat.postEphemeral": self._chat_post_ephemeral,
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
         self._httpd: ThreadingHTTPServer | None = None
@@ -352,6 +373,13 @@ class SlackStub:
         with self._lock:
             return Records(self._responses, "name")
 
+    @property
+    def uploads(self) -> Records:
+        """Files asked for with files.getUploadURLExternal (Upload records), completed or not.
+        uploads("C1") filters by the channel they were shared in."""
+        with self._lock:
+            return Records(self._uploads.values(), "channel")
+
     def message(self, channel: str, ts: str) -> dict | None:
         """The current state of a posted message (after any chat.update), or None."""
         with self._lock:
@@ -366,6 +394,7 @@ class SlackStub:
             self._updates.clear()
             self._ephemerals.clear()
             self._responses.clear()
+            self._uploads.clear()
             self._messages.clear()
             self._failures.clear()
             self._response_failures.clear()
@@ -540,6 +569,8 @@ class SlackStub:
             if "token" in params:
                 token = token or params.get("token")
             return self._api(method, params, token)
+        if parts.path.startswith("/upload/v1/") and verb == "POST":
+            return self._upload(unquote(parts.path[len("/upload/v1/"):]), body)
         if parts.path.startswith("/respond/") and verb == "POST":
             return self._respond(unquote(parts.path[len("/respond/"):]), headers, body)
         return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"not found"
@@ -621,6 +652,17 @@ class SlackStub:
                 parsed = None
             self._responses.append(Response(name, parsed, body, ctype))
         return 200, {"Content-Type": "text/html; charset=utf-8"}, b"ok"
+
+    def _upload(self, file_id: str, body: bytes) -> tuple[int, dict, bytes]:
+        """The upload URL: takes the file's bytes (raw, as slack_sdk sends them, or one multipart part)
+        and answers "OK - <bytes>" as Slack's file servers do; an unknown or used URL is a 404."""
+        self._sleep_for("upload")
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None or upload.data is not None:
+                return 404, {"Content-Type": "text/plain; charset=utf-8"}, b"Not Found"
+            upload.data = body
+        return 200, {"Content-Type": "text/plain; charset=utf-8"}, f"OK - {len(body)}".encode()
 
     # ---- methods -----------------------------------------------------------------------------------------
 
@@ -847,6 +889,46 @@ class SlackStub:
         user.update(copy.deepcopy(stored))
         user["id"] = user_id
         return {"user": user}
+
+
+    def _files_get_upload_url_external(self, params: dict, token: str | None) -> dict:
+        filename, length = params.get("filename"), str(params.get("length") or "")
+        if not filename or not length.isdigit() or int(length) <= 0:
+            raise SlackError("invalid_arguments")
+        file_id = f"F{next(self._file_ids):010d}"
+        self._uploads[file_id] = Upload(file_id, str(filename), int(length), params.get("alt_txt") or None)
+        return {"upload_url": f"{self.url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, params: dict, token: str | None) -> dict:
+        """Every file must have been uploaded in full (else file_not_found / file_size_mismatch; the stub's
+        names); with channel_id (or channels) it is shared there, in thread_ts when given."""
+        try:
+            files = json.loads(params["files"]) if isinstance(params.get("files"), str) else params.get("files")
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            raise SlackError("invalid_arguments")
+        where = params.get("channel_id") or (str(params.get("channels") or "").split(",")[0] or None)
+        channel = self._channel_for_write({"channel": where}) if where else None
+        out = []
+        for f in files:
+            upload = self._uploads.get(str(f["id"]))
+            if upload is None or upload.data is None or upload.completed:
+                raise SlackError("file_not_found")
+            if len(upload.data) != upload.length:
+                raise SlackError("file_size_mismatch")
+        for f in files:
+            upload = self._uploads[str(f["id"])]
+            upload.title = f.get("title") or upload.filename
+            upload.channel, upload.thread_ts = channel, params.get("thread_ts") or None
+            upload.initial_comment, upload.completed = params.get("initial_comment") or None, True
+            png = upload.filename.lower().endswith(".png")
+            out.append({"id": upload.file_id, "created": int(time.time()), "name": upload.filename,
+                        "title": upload.title, "mimetype": "image/png" if png else "", "filetype": "png" if png else "",
+                        "user": self.tokens[token]["user_id"], "size": upload.length, "is_public": False,
+                        "url_private": f"https://files.slack.com/files-pri/{self.team_id}-{upload.file_id}/"
+                                       f"{upload.filename}"})
+        return {"files": out}
 
 
 def _block_problems(blocks: list) -> list[str]:

@@ -378,6 +378,20 @@ def _command_entities(text: str) -> list[dict]:
 # --------------------------------------------------------------------------------------------
 
 
+def _picture_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of PNG or JPEG bytes, read from their headers; None for anything else."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+            if marker in (0xC0, 0xC1, 0xC2):  # start of frame: height, then width
+                return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+            i += 2 + length
+    return None
+
+
 class ApiError(Exception):
     def __init__(self, status: int, description: str, parameters: dict | None = None, reason: str = "api"):
         super().__init__(description)
@@ -472,6 +486,7 @@ class TelegramStub:
 
         self._calls: list[tuple[str, dict]] = []
         self._sent: list[dict] = []
+        self._photos: list[dict] = []
         self._edits: list[dict] = []
         self._deletes: list[dict] = []
         self._callback_answers: list[dict] = []
@@ -491,6 +506,7 @@ class TelegramStub:
         self._messages: dict[tuple[int, int], dict] = {}
         self._bot_messages: set[tuple[int, int]] = set()
         self._next_message_id: dict[int, int] = {}
+        self._photo_sizes: dict[str, tuple[int, int]] = {}  # file_id -> (width, height)
         self._callback_ids = itertools.count(4650000000000000001)
         self._open_callbacks: set[str] = set()
         self._inline_texts: dict[str, dict] = {}
@@ -506,7 +522,7 @@ class TelegramStub:
             for name in (
                 "getMe logOut close deleteWebhook setWebhook getWebhookInfo setMyCommands getMyCommands "
                 "deleteMyCommands getUpdates sendMessage editMessageText editMessageReplyMarkup "
-                "deleteMessage getChatMember getChat answerCallbackQuery sendChatAction"
+                "deleteMessage getChatMember getChat answerCallbackQuery sendChatAction sendPhoto"
             ).split()
         }
 
@@ -817,6 +833,24 @@ class TelegramStub:
             chat_id = _norm_chat_id(chat_id)
             return copy.deepcopy([r for r in self._sent if chat_id is None or r["chat_id"] == chat_id])
 
+    def photos(self, chat_id: int | str | None = None) -> list[dict]:
+        """Accepted sendPhoto calls, oldest first: chat_id, data (the uploaded bytes; None for a file_id or
+        URL), filename, width, height, caption (as sent), plain_caption, caption_entities,
+        message_thread_id, reply_parameters, message_id, message (the Message returned), params, time."""
+        with self._lock:
+            chat_id = _norm_chat_id(chat_id)
+            return copy.deepcopy([r for r in self._photos if chat_id is None or r["chat_id"] == chat_id])
+
+    async def wait_photos_async(self, count: int = 1, chat_id: int | str | None = None,
+                                timeout: float = 5.0) -> list[dict]:
+        """Yield to the event loop until ``count`` photos were sent (to ``chat_id``); return photos(chat_id)."""
+        deadline = time.monotonic() + timeout
+        while len(got := self.photos(chat_id)) < count:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{len(got)} of {count} photos sent after {timeout}s")
+            await asyncio.sleep(0.01)
+        return got
+
     def texts(self, chat_id: int | str | None = None) -> list[str]:
         """The raw ``text`` of accepted sendMessage calls."""
         return [r["text"] for r in self.sent(chat_id)]
@@ -901,7 +935,7 @@ class TelegramStub:
     def reset(self) -> None:
         """Forget recorded calls, sends, edits, answers, failures and rules (not chats/messages)."""
         with self._lock:
-            for lst in (self._calls, self._sent, self._edits, self._deletes, self._callback_answers,
+            for lst in (self._calls, self._sent, self._photos, self._edits, self._deletes, self._callback_answers,
                         self._failures, self._command_sets, self._rules):
                 lst.clear()
             self._rate_limited = 0
@@ -1641,6 +1675,68 @@ class TelegramStub:
             })
             self._cond.notify_all()
             return True
+
+    def _m_sendPhoto(self, p):
+        """A photo uploaded in a multipart body, or a file_id of one sent before (URLs are not fetched:
+        no test reaches the internet). Like Telegram: bytes that are no PNG or JPEG answer
+        IMAGE_PROCESS_FAILED, width + height over 10000 or sides more than 20:1 apart
+        PHOTO_INVALID_DIMENSIONS, more than 10 MB 413; the caption (at most 1024 characters after
+        parsing) is parsed with parse_mode; the Message has ``photo`` (the sizes made) and ``caption``."""
+        with self._cond:
+            chat = self._resolve_chat(p)
+            self._check_chat_state(chat["id"])
+            photo, data, filename = p.get("photo"), None, None
+            if isinstance(photo, dict):
+                data, filename = photo["data"], photo["filename"]
+                if len(data) > 10 * 1024 * 1024:
+                    raise ApiError(413, "Request Entity Too Large")
+                size = _picture_size(data)
+                if size is None:
+                    raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+                if sum(size) > 10000 or max(size) > 20 * min(size):
+                    raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+                file_id = f"AgACAgIAAxkDAAI{len(self._photos) + 1:05d}"
+                self._photo_sizes[file_id] = size
+            elif isinstance(photo, str) and photo in self._photo_sizes:
+                file_id = photo
+            elif isinstance(photo, str) and photo:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            else:
+                raise ApiError(400, "Bad Request: there is no photo in the request")
+            caption, entities = "", []
+            if p.get("caption"):
+                caption, entities = self._format({**p, "text": p["caption"]})
+                if len(caption) > 1024:
+                    raise ApiError(400, "Bad Request: message caption is too long")
+            self._check_rate(chat)
+            replied = self._replied(chat["id"], p)
+            message = self._new_message(chat["id"], "", [], thread_id=p.get("message_thread_id"),
+                                        reply_markup=p.get("reply_markup"))
+            del message["text"]
+            width, height = self._photo_sizes[file_id]
+            scale = max(width, height)
+            message["photo"] = [  # Telegram's smaller copies, then the picture as sent
+                {"file_id": f"{file_id}_{side}", "file_unique_id": f"AQAD{side}",
+                 "width": round(width * side / scale), "height": round(height * side / scale)}
+                for side in (90, 320, 800, 1280) if side < scale
+            ] + [{"file_id": file_id, "file_unique_id": "AQADfull", "width": width, "height": height,
+                  **({"file_size": len(data)} if data is not None else {})}]
+            if caption:
+                message["caption"] = caption
+                if entities:
+                    message["caption_entities"] = copy.deepcopy(entities)
+            if replied is not None:
+                message["reply_to_message"] = replied
+            self._messages[(chat["id"], message["message_id"])] = copy.deepcopy(message)
+            self._photos.append({
+                "chat_id": chat["id"], "data": data, "filename": filename, "width": width, "height": height,
+                "caption": p.get("caption"), "plain_caption": caption, "caption_entities": copy.deepcopy(entities),
+                "message_thread_id": p.get("message_thread_id"), "reply_parameters": p.get("reply_parameters"),
+                "message_id": message["message_id"], "message": copy.deepcopy(message),
+                "params": {k: v for k, v in p.items() if k != "photo"}, "time": time.time(),
+            })
+            self._cond.notify_all()
+            return copy.deepcopy(message)
 
     def _m_sendChatAction(self, p):
         with self._lock:

@@ -1,7 +1,9 @@
 """The local console: a chat in the terminal, and where alerts go when no platform is configured."""
 from __future__ import annotations
 
+import logging
 import sys
+import tempfile
 from textwrap import indent
 from typing import TextIO
 
@@ -10,6 +12,7 @@ from bot.messages import Reply
 from bot.pacing import Pacer
 from bot.platforms.base import Limits
 
+log = logging.getLogger(__name__)
 LOCAL = "local"  # the one console chat: `dealticker chat` and `dealticker run` share it
 
 
@@ -75,5 +78,19 @@ def chat_loop(commands: Commands, stdin: TextIO, stdout: TextIO, chat_id: str = 
             break
         if not line.strip():
             continue
-        print(render(commands.handle(caller, line.strip())), file=stdout, flush=True)
+        reply = commands.handle(caller, line.strip())
+        print(render(reply), file=stdout, flush=True)
+        if reply.image is not None and (path := save_image(reply)):
+            print(f"[Bild: {reply.image.caption} – {path}]", file=stdout, flush=True)
+
+
+def save_image(reply: Reply) -> str | None:
+    """A terminal cannot show the picture: it goes to a temporary file, whose path is printed."""
+    try:
+        with tempfile.NamedTemporaryFile("wb", prefix="dealticker-", suffix=".png", delete=False) as out:
+            out.write(reply.image.png)
+        return out.name
+    except OSError as exc:
+        log.warning("console: could not write the picture to a temporary file: %s", exc)
+        return None
 

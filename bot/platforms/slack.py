@@ -7,14 +7,14 @@ import re
 
 from aiohttp import ClientError, web
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot.commands import Caller, Commands
 from bot.config import SlackConfig
-from bot.messages import Reply, Span, fit
+from bot.messages import Image, Reply, Span, fit
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
 
@@ -167,6 +167,10 @@ class SlackPlatform:
                 lambda: _call(respond, text=fallback, blocks=blocks, unfurl_links=False,
                               response_type="ephemeral" if reply.private else "in_channel"),
                 f"slack channel {channel}: reply to {name}")
+            if reply.image is not None and not reply.private:
+                await self.pacer.reply(channel, lambda: _call(self._upload, channel=channel, thread="",
+                                                              image=reply.image),
+                                       f"slack channel {channel}: picture for {name}")
 
     async def _on_mention(self, event: dict, say) -> None:
         text = _MENTION.sub("", event.get("text") or "").strip() or "help"
@@ -177,6 +181,21 @@ class SlackPlatform:
             await self.pacer.reply(channel, lambda: _call(say, text=fallback, blocks=blocks,
                                                           thread_ts=event.get("thread_ts"), unfurl_links=False),
                                    f"slack channel {channel}: reply to a mention")
+            if reply.image is not None:
+                await self.pacer.reply(channel, lambda: _call(self._upload, channel=channel,
+                                                              thread=event.get("thread_ts") or "", image=reply.image),
+                                       f"slack channel {channel}: picture for a mention")
+
+    async def _upload(self, channel: str, thread: str, image: Image):
+        """The picture as a file shared in the channel (or thread), with files_upload_v2. An image block
+        needs a public image_url, or a slack_file from this same upload, usable only once Slack has
+        processed it: one call more and a race, for nothing the file does not show already."""
+        try:
+            return await self.client.files_upload_v2(channel=channel, thread_ts=thread or None, file=image.png,
+                                                     filename="bieter-verlauf.png", title=image.caption,
+                                                     alt_txt=image.alt)
+        except SlackRequestError as exc:  # the upload step itself (not an API method) was refused
+            raise Rejected(str(exc)) from exc
 
     async def _on_error(self, error: Exception, body: dict) -> None:
         channel = (body or {}).get("channel_id") or ((body or {}).get("event") or {}).get("channel")

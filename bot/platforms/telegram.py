@@ -149,6 +149,10 @@ class TelegramPlatform:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 do_quote=reply.private and message.chat.type != ChatType.PRIVATE),
                 f"telegram chat {chat_id}: reply to /{word}")
+            if reply.image is not None:  # after the text, which stands alone if the picture fails
+                await self.pacer.reply(chat_id, lambda: _call(
+                    message.reply_photo, photo=reply.image.png, caption=reply.image.caption, do_quote=False),
+                    f"telegram chat {chat_id}: picture for /{word}")
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
