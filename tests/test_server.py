@@ -112,7 +112,9 @@ async def test_health_readiness_and_metrics_of_a_run(config, feed_server):
     async with Running(config, store) as bot:
         status, body = await bot.get("/healthz")
         assert status == 200 and json.loads(body) == {"status": "ok", "database": "ok"}
-        await wait_until(lambda: asyncio.sleep(0, feed_server.requests))  # the first poll is under way
+        async def fetching():  # the first poll is under way, held up by the slow feed
+            return feed_server.requests
+        await wait_until(fetching)
         status, body = await bot.get("/readyz")
         ready = json.loads(body)
         assert status == 503 and ready["status"] == "starting" and ready["failed"] == ["poll"], ready
