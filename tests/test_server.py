@@ -153,7 +153,7 @@ async def test_health_readiness_and_metrics_of_a_run(config, feed_server):
     assert value("process_resident_memory_bytes") > 0
 
 
-async def test_telegram_connected_and_its_429s_and_retries_counted(config, feed_server):
+async def test_telegram_not_ready_until_connected_and_its_429s_and_retries_counted(config, feed_server):
     feed_server.routes["/spiegel.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss"))
     with TelegramStub() as stub:
         config = dataclasses.replace(with_feeds(config, ("SPIEGEL", feed_server.url("/spiegel.rss"))),
@@ -164,7 +164,12 @@ async def test_telegram_connected_and_its_429s_and_retries_counted(config, feed_
             store.subscribe("telegram", chat)
         stub.fail("sendMessage", 429, retry_after=1, chat_id=3001)  # flood control once
         stub.fail("sendMessage", 500, chat_id=3002)  # a server error once
+        stub.delay("getMe", 6)  # Telegram answers slowly at the start: the bot is not connected yet
         async with Running(config, store, console=False) as bot:
+            status, body = await bot.get("/readyz")
+            starting = json.loads(body)
+            assert status == 503 and starting["platforms"] == {"telegram": "not connected"}, starting
+            assert starting["failed"] == ["poll", "telegram"] and starting["poll"]["state"] == "starting"
             async def delivered():
                 counts = await asyncio.to_thread(store.delivery_counts)
                 return store.last_poll() and set(counts) == {"sent"} and counts["sent"]
