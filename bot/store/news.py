@@ -277,4 +277,3 @@ class NewsStore(StoreBase):
         """Follow-ups stored since `when`: a poll cycle counts its own (they are few, tens a day)."""
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).where(t.followups.c.created >= when)).scalar()
-
