@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import signal
 import socket
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -20,7 +21,7 @@ from bot.platforms.console import ConsolePlatform
 from bot.runner import run
 from bot.server import poll_check
 from bot.store import Store
-from tests.conftest import PG_URL, ROOT, _pg_available, feed_bytes, with_feeds
+from tests.conftest import PG_URL, ROOT, _pg_available, feed_bytes, start_dealticker, with_feeds, write_config
 from tests.feedserver import Route
 from tests.telegram_stub import TelegramStub
 
@@ -255,3 +256,32 @@ async def test_liveness_fails_when_the_database_is_gone(config, feed_server, pg_
         status, body = await bot.get("/metrics")  # still served: the database's state is one of them
         assert status == 200 and samples(body)[("dealticker_database_up", frozenset())] == 0
     store.close()
+
+
+async def test_the_environment_switches_the_server_on_for_dealticker_run(tmp_path, feed_server):
+    feed_server.routes["/spiegel.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss"))
+    (tmp_path / "etc").mkdir()  # start_dealticker writes its own file into tmp_path
+    config = write_config(tmp_path / "etc", [("SPIEGEL", feed_server.url("/spiegel.rss"))])
+    port = free_port()
+    config.write_text(config.read_text(encoding="utf-8").replace("\nport = 9108\n", f"\nport = {port}\n"),
+                      encoding="utf-8")
+    bot = start_dealticker(tmp_path, [], env={"DEALTICKER_CONFIG": str(config),
+                                              "DEALTICKER_SERVER_LISTEN": "127.0.0.1"})
+    try:
+        async def ready():
+            try:
+                return (await get(port, "/readyz"))[0] == 200
+            except aiohttp.ClientConnectionError:
+                return bot.poll() is not None  # ended: the assertions below show the log
+        await wait_until(ready, 60)
+        status, body = await get(port, "/metrics")
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(bot.wait, 30)
+    finally:
+        bot.kill()
+    log = (tmp_path / "run.log").read_text()
+    assert bot.returncode == 0 and "Traceback" not in log, log
+    assert f"health and metrics server on 127.0.0.1 port {port}" in log
+    assert status == 200 and samples(body)[("dealticker_polls_total", frozenset({"outcome": "ok"}.items()))] >= 1
+    with pytest.raises(aiohttp.ClientConnectionError):  # stopped with the bot
+        await get(port, "/healthz")
