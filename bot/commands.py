@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from bot.chart import CHANGES, race_image
 from bot.config import Config
@@ -195,9 +194,9 @@ class Commands:
 
     def status(self, caller: Caller, _arg: str) -> Reply:
         states = self.store.feed_states([(f.url, f.name) for f in self.config.feeds])
-        last = self.store.get_meta("last_poll")
+        last = self.store.last_poll()
         if last:
-            lines = [f"Letzter Abruf: {local_time(datetime.fromisoformat(last['finished']), self.config.timezone)}"]
+            lines = [f"Letzter Abruf: {local_time(last.finished, self.config.timezone)}"]
         else:
             lines = ["Noch kein Abruf seit dem Start."]
         lines.append(f"Feeds: {feed_counts(states)}")

@@ -117,6 +117,18 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class ServerConfig:
+    """The health and metrics HTTP server (bot.server): off unless an address to listen on is set."""
+
+    listen: str = ""
+    port: int = 9108
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.listen)
+
+
+@dataclass(frozen=True)
 class Config:
     deal: DealConfig
     feeds: tuple[FeedConfig, ...]
@@ -130,6 +142,7 @@ class Config:
     database_url: str = DEFAULT_DATABASE_URL
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
     source: str = ""
 
 

@@ -72,6 +72,7 @@ LIMITS: dict[str, Limit] = {
     "poll.user_agent": Limit(1, 200, "characters"),
     "telegram.webhook_port": Limit(1, 65_535),
     "slack.http_port": Limit(1, 65_535),
+    "server.port": Limit(1, 65_535),
     "telegram.webhook_listen": Limit(1, 253, "characters"),  # a host name has at most 253
     "slack.http_listen": Limit(1, 253, "characters"),
     "telegram.channels": Limit(0, 100, "entries"),

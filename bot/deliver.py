@@ -6,6 +6,7 @@ import logging
 import time
 from collections import defaultdict
 
+from bot.metrics import Metrics
 from bot.messages import Reply, alert_message, digest, followup_message, new_bidder_message
 from bot.models import Alert, FollowUp
 from bot.pacing import Pacer
@@ -27,8 +28,9 @@ class Deliverer:
     are not sent again, because a duplicate is worse than one missed alert in one chat.
     Pacing is the platform's (platform.pacer), shared with its command replies, which go first."""
 
-    def __init__(self, store: Store, platforms: dict[str, Platform], timezone: str):
+    def __init__(self, store: Store, platforms: dict[str, Platform], timezone: str, metrics: Metrics | None = None):
         self.store = store
+        self.metrics = metrics or Metrics()
         self.platforms = platforms
         self.timezone = timezone
         self._wake = asyncio.Event()
@@ -117,6 +119,7 @@ class Deliverer:
         where += f" follow-up {row.followup_id}" if row.followup_id else ""
         if content is None:
             await asyncio.to_thread(self.store.finish_delivery, row.id, "failed", error="alert expired")
+            self.metrics.delivered(row.platform, "expired")
             return True
         message = await self._message(row, content)
         if message is None:
@@ -139,6 +142,7 @@ class Deliverer:
                 await platform.edit(row.chat_id, row.message_id, reply)
                 await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=row.message_id,
                                         digest=shown)
+                self.metrics.delivered(row.platform, "edited")
                 return True
             if not await asyncio.to_thread(self.store.claim_delivery, row.id):
                 return True  # another instance took it
@@ -152,11 +156,13 @@ class Deliverer:
             await self._failed(row, Transient(f"{type(exc).__name__}: {exc}"), where)
             return True
         self.sent += 1
+        self.metrics.delivered(row.platform, "sent", row.created)
         await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=message_id, digest=shown)
         return True
 
     async def _failed(self, row: Delivery, exc: DeliveryError, where: str) -> None:
         store = self.store
+        self.metrics.failed(row.platform, exc)
         if row.status == "sent":
             log.warning("could not update the alert in %s: %s", where, exc)
             await asyncio.to_thread(store.finish_delivery, row.id, "sent", message_id=row.message_id)

@@ -1,9 +1,9 @@
 """Plain data passed between the pipeline stages."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, get_args, get_origin, get_type_hints
 
 if TYPE_CHECKING:
     from bot.events import Features
@@ -162,3 +162,61 @@ class PollReport:
     new_alerts: tuple[Alert, ...] = ()
     updated_alerts: tuple[Alert, ...] = ()
     errors: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def summary(self, feeds: int, followups: int = 0) -> PollSummary:
+        return PollSummary(finished=self.finished, started=self.started, feeds=feeds, ok=self.feeds_ok,
+                           unchanged=self.feeds_unchanged, failed=self.feeds_failed, skipped=self.feeds_skipped,
+                           entries=self.entries, relevant=self.relevant, new_alerts=len(self.new_alerts),
+                           updated_alerts=len(self.updated_alerts), followups=followups,
+                           errors=self.errors[:ERRORS_KEPT])
+
+
+ERRORS_KEPT = 20  # failing feeds remembered with the last poll; `dealticker feeds` lists them all
+
+
+@dataclass(frozen=True)
+class PollSummary:
+    """The last poll cycle as the store keeps it (one JSON record), for /status, /readyz and /metrics.
+    Every field but `finished` has a default, so a record written by an older version still reads."""
+
+    finished: datetime
+    started: datetime | None = None
+    feeds: int = 0
+    ok: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    entries: int = 0
+    relevant: int = 0
+    new_alerts: int = 0
+    updated_alerts: int = 0
+    followups: int = 0
+    errors: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """Built from the fields: a field added here is stored without anyone writing its key twice."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PollSummary:
+        """The inverse of to_json; keys it does not know (from a newer or older version) are left out."""
+        hints = get_type_hints(cls)
+        return cls(**{k: _typed(v, hints[k]) for k, v in data.items() if k in hints})
+
+
+def _typed(value: Any, hint: Any) -> Any:
+    """A JSON value back in the type a field is annotated with (datetimes, nested tuples)."""
+    if isinstance(value, str) and datetime in (hint, *get_args(hint)):
+        return datetime.fromisoformat(value)
+    if isinstance(value, list) and get_origin(hint) is tuple:
+        inner = get_args(hint)[0]
+        return tuple(_typed(v, inner) for v in value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value

@@ -52,6 +52,7 @@ class Pacer:
         self._arrivals = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._chat_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        self.rate_limited = 0  # "retry after" answers taken, for /metrics
 
     async def turn(self, chat_id: str, priority: int = ALERT) -> None:
         """Wait until a message to `chat_id` may go; the request must follow at once (call
@@ -68,6 +69,7 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """The platform said "retry after": nothing goes out until then. Telegram does not say
         whether the chat's limit or the bot's was hit, and hammering on risks a long flood ban."""
+        self.rate_limited += 1
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ from bot.feedstate import next_state, problem_text, troubled
 from bot.fetch import Fetcher, FetchResult
 from bot.german import GermanText
 from bot.language import LanguageDetector
+from bot.metrics import Metrics
 from bot.models import Article, BidderMention, Entry, FeedState, PollReport, Verdict
 from bot.parse import FeedParseError, parse_feed
 from bot.relevance import RelevanceModel, story_candidate, with_discovered
@@ -76,9 +77,10 @@ class Analyser:
 
 
 class Pipeline:
-    def __init__(self, config: Config, store: Store):
+    def __init__(self, config: Config, store: Store, metrics: Metrics | None = None):
         self.config = config
         self.store = store
+        self.metrics = metrics or Metrics()
         self.analyser = Analyser(config)
         # Bidders discovered before a restart are known by name again, so a report that merely names
         # one ("Einigung mit X") still counts for it.
@@ -90,6 +92,10 @@ class Pipeline:
 
     async def poll_once(self) -> PollReport:
         """One cycle over every due feed; a failing feed or item is recorded and never stops the rest."""
+        with self.metrics.polling():
+            return await self._poll()
+
+    async def _poll(self) -> PollReport:
         started = datetime.now(timezone.utc)
         feeds = [(f.url, f.name) for f in self.config.feeds]
         languages = {f.url: f.language for f in self.config.feeds}
@@ -114,6 +120,7 @@ class Pipeline:
                     await asyncio.sleep(0)  # finished downloads wait behind no more than one small feed
                 failed = troubled(state)
                 counts["error" if failed else result.status] += 1
+                self.metrics.fetched(state.error_kind if failed else result.status)
                 entries.extend(found)
                 seen += count
                 new_states.append(state)
@@ -135,7 +142,9 @@ class Pipeline:
                             feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"],
                             feeds_skipped=len(states) - len(due), entries=seen, relevant=relevant,
                             new_alerts=tuple(new), updated_alerts=tuple(updated), errors=tuple(errors))
-        await asyncio.to_thread(self.store.set_meta, "last_poll", _report_meta(report, len(states)))
+        followups = await asyncio.to_thread(self.store.followups_since, started)
+        await asyncio.to_thread(self.store.save_poll, report.summary(len(states), followups))
+        self.metrics.polled(report, followups)
         log.info("poll: %d feeds ok, %d unchanged, %d failed, %d skipped; %d items, %d relevant, %d new alerts",
                  report.feeds_ok, report.feeds_unchanged, report.feeds_failed, report.feeds_skipped,
                  report.entries, relevant, len(new))
@@ -207,8 +216,3 @@ def _freeze_startup_heap() -> None:
         gc.collect()
         gc.freeze()
 
-
-def _report_meta(report: PollReport, total: int) -> dict:
-    return {"finished": report.finished.isoformat(), "feeds": total, "ok": report.feeds_ok,
-            "unchanged": report.feeds_unchanged, "failed": report.feeds_failed, "skipped": report.feeds_skipped,
-            "new_alerts": len(report.new_alerts), "errors": [list(e) for e in report.errors[:20]]}

@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.commands import Commands
 from bot.config import Config
 from bot.deliver import Deliverer
+from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.platforms.base import Platform
 from bot.platforms.console import LOCAL, ConsolePlatform
@@ -83,7 +84,8 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
               platforms: dict[str, Platform] | None = None) -> None:
     """Run until `stop` is set (or SIGINT/SIGTERM); `platforms` overrides those built from config."""
     stop = stop or asyncio.Event()
-    pipeline = Pipeline(config, store)
+    metrics = Metrics()
+    pipeline = Pipeline(config, store, metrics)
     if platforms is None:
         platforms = build_platforms(config, Commands(config, store))
     if not platforms:
@@ -91,7 +93,13 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
         platforms = {"console": ConsolePlatform()}
     if "console" in platforms:
         await asyncio.to_thread(store.subscribe, "console", LOCAL)
-    deliverer = Deliverer(store, platforms, config.timezone)
+    deliverer = Deliverer(store, platforms, config.timezone, metrics)
+    metrics.watch(store, platforms)
+    server = None
+    if config.server.enabled:
+        from bot.server import Server  # aiohttp.web is imported only when the server is on
+
+        server = Server(config, store, platforms, metrics)
     job = PollJob(pipeline, deliverer)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
@@ -115,6 +123,8 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
     started: list[Platform] = []
     worker: asyncio.Task | None = None
     try:
+        if server:  # first, so that probes during a slow start are answered ("starting")
+            await server.start()
         for platform in platforms.values():
             await platform.start()
             started.append(platform)
@@ -137,4 +147,6 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
                 await platform.stop()
             except Exception as exc:  # a platform that will not stop cleanly must not hide the others
                 log.warning("%s did not stop cleanly: %s", platform.name, exc)
+        if server:
+            await server.stop()
         log.info("Dealticker stopped%s.", f" ({received[0]})" if received else "")

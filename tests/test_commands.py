@@ -8,6 +8,7 @@ import pytest
 
 from bot.commands import Caller, Commands
 from bot.messages import alert_message
+from bot.models import PollSummary
 from bot.store import Store
 from tests.conftest import with_feeds
 from tests.factories import add_story, article, long_stories
@@ -222,9 +223,12 @@ def test_help_start_and_status(commands):
     start = commands.handle(PRIVATE, "/start")
     assert ("Abonnieren", "subscribe") in start.buttons
     assert "Noch kein Abruf" in commands.handle(PRIVATE, "/status").plain()
-    commands.store.set_meta("last_poll", {"finished": "2025-09-20T08:00:00+00:00", "feeds": 3, "ok": 1,
+    # A record as an earlier version wrote it (no start time, fewer counts) still reads.
+    commands.store.set_meta("last_poll", {"finished": "2025-09-20T07:00:00+00:00", "feeds": 3, "ok": 1,
                                           "unchanged": 1, "failed": 1, "skipped": 0, "new_alerts": 0,
                                           "errors": [["heise", "HTTP 500"]]})
+    assert "Letzter Abruf: 20.09.2025 09:00" in commands.handle(PRIVATE, "/status").plain()
+    commands.store.save_poll(PollSummary(finished=datetime(2025, 9, 20, 8, 0, tzinfo=timezone.utc), feeds=3, ok=3))
     assert "Letzter Abruf: 20.09.2025 10:00" in commands.handle(PRIVATE, "/status").plain()
 
 

@@ -310,20 +310,20 @@ async def test_status_meta_is_written(cfg, db, feed_server):
     feeds = with_feeds(cfg, serve(feed_server, "/spiegel.rss", "spiegel_wirtschaft.rss"),
                        ("broken", feed_server.url("/broken.rss")))
     pipe = Pipeline(feeds, db)
-    assert db.get_meta("last_poll") is None
+    assert db.last_poll() is None
     before = datetime.now(timezone.utc)
 
     report = await pipe.poll_once()
 
-    meta = db.get_meta("last_poll")
-    assert meta["feeds"] == 2 and meta["ok"] == 1 and meta["failed"] == 1 and meta["skipped"] == 0
-    assert meta["new_alerts"] == len(report.new_alerts) == 3
-    assert [e[0] for e in meta["errors"]] == ["broken"] and "500" in meta["errors"][0][1]
-    assert datetime.fromisoformat(meta["finished"]) >= before
+    last = db.last_poll()
+    assert last.feeds == 2 and last.ok == 1 and last.failed == 1 and last.skipped == 0
+    assert last.new_alerts == len(report.new_alerts) == 3 and last.relevant == report.relevant > 0
+    assert [e[0] for e in last.errors] == ["broken"] and "500" in last.errors[0][1]
+    assert last.finished >= last.started >= before
 
     await pipe.poll_once()
-    meta = db.get_meta("last_poll")
-    assert meta["unchanged"] == 1 and meta["skipped"] == 1 and meta["new_alerts"] == 0 and meta["errors"] == []
+    last = db.last_poll()
+    assert last.unchanged == 1 and last.skipped == 1 and last.new_alerts == 0 and last.errors == ()
 
 
 async def test_file_feed_in_the_pipeline(cfg, db):

@@ -64,6 +64,9 @@ class Platform(Protocol):
     async def stop(self) -> None:
         """Disconnect cleanly; pending work stays in the store."""
 
+    async def connected(self) -> bool:
+        """Whether it receives commands and can deliver right now (for /readyz)."""
+
     async def send(self, chat_id: str, thread_id: str, reply: Reply, reply_to: str | None = None) -> str:
         """Send one message, as a reply to message `reply_to` when given (a story's follow-up: Telegram
         replies to it, Slack posts in its thread); return its id. Raises DeliveryError subclasses."""

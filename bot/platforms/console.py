@@ -46,6 +46,9 @@ class ConsolePlatform:
     async def stop(self) -> None:
         return None
 
+    async def connected(self) -> bool:
+        return True
+
     async def send(self, chat_id: str, thread_id: str, reply: Reply, reply_to: str | None = None) -> str:
         self._printed += 1
         if reply_to:  # a follow-up: indented under the story it belongs to

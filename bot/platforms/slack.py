@@ -138,6 +138,11 @@ class SlackPlatform:
         log.info("Slack app %s is running (%s)", identity.get("user"),
                  "Socket Mode" if self.config.socket_mode else f"HTTP on port {self.port}, /slack/events")
 
+    async def connected(self) -> bool:
+        if self._socket is not None:  # the WebSocket session is open and answers pings
+            return await self._socket.client.is_connected()
+        return self.port is not None  # HTTP mode: the events endpoint is listening
+
     async def stop(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()

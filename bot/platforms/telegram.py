@@ -113,6 +113,10 @@ class TelegramPlatform:
         log.info("Telegram bot @%s is running (%s)", self.app.bot.username,
                  "webhook" if self.config.webhook_url else "long polling")
 
+    async def connected(self) -> bool:
+        # The updater fetches updates (long polling) or serves the webhook; the application handles them.
+        return self.app.running and bool(self.app.updater and self.app.updater.running)
+
     async def stop(self) -> None:
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
@@ -12,13 +12,14 @@ from sqlalchemy.exc import DBAPIError
 from bot import schema as t
 from bot import followups
 from bot.bidders import sightings
-from bot.models import Alert, Article, BidderMention, FeedState
+from bot.models import Alert, Article, BidderMention, FeedState, PollSummary
 from bot.store.base import StoreBase, _utc, utcnow
 from bot.events import Features
 from bot.stories import Decision, StoryModel
 from bot.stories import Item as StoryItem
 
 log = logging.getLogger(__name__)
+LAST_POLL = "last_poll"  # meta key of the last poll's PollSummary
 
 _STATE_FIELDS = ("etag", "last_modified", "status", "error_count", "last_error", "error_kind", "next_attempt",
                  "last_polled", "last_ok", "moved_to")
@@ -264,3 +265,15 @@ class NewsStore(StoreBase):
             value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
         return json.loads(value) if value else None
 
+    def save_poll(self, summary: PollSummary) -> None:
+        self.set_meta(LAST_POLL, summary.to_json())
+
+    def last_poll(self) -> PollSummary | None:
+        """The last poll cycle's summary (of whichever instance polled), None before the first one."""
+        value = self.get_meta(LAST_POLL)
+        return PollSummary.from_json(value) if value else None
+
+    def followups_since(self, when: datetime) -> int:
+        """Follow-ups stored since `when`: a poll cycle counts its own (they are few, tens a day)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).where(t.followups.c.created >= when)).scalar()

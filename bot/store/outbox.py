@@ -8,7 +8,7 @@ from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 
 from bot import schema as t
 from bot.match import normalise
-from bot.store.base import StoreBase, utcnow
+from bot.store.base import StoreBase, _utc, utcnow
 
 STALE_CLAIM = timedelta(minutes=5)
 
@@ -25,6 +25,7 @@ class Delivery:
     attempts: int
     message_id: str | None
     digest: str | None  # of what the chat shows now
+    created: datetime | None = None  # when it was queued: delivery latency (bot.metrics)
 
 
 class OutboxStore(StoreBase):
@@ -124,13 +125,13 @@ class OutboxStore(StoreBase):
         """Rows to work on now: pending ones whose time has come, and sent ones to edit."""
         d = t.deliveries.c
         query = (select(d.id, d.alert_id, d.followup_id, d.platform, d.chat_id, d.thread_id, d.status, d.attempts,
-                        d.message_id, d.digest)
+                        d.message_id, d.digest, d.created)
                  .where(d.platform.in_(platforms))
                  .where(or_(and_(d.status == "pending", d.next_attempt <= utcnow()),
                             and_(d.status == "sent", d.needs_edit.is_(True))))
                  .order_by(d.alert_id, d.id).limit(limit))
         with self.engine.connect() as conn:
-            return [Delivery(*row) for row in conn.execute(query)]
+            return [Delivery(*row[:-1], created=_utc(row.created)) for row in conn.execute(query)]
 
     def thread_start(self, row: Delivery) -> tuple[str, str | None] | None:
         """(status, message id) of the story's own message in this row's chat; None if it never had one."""
@@ -196,6 +197,15 @@ class OutboxStore(StoreBase):
             unsent = (d.platform == platform) & (d.chat_id == old) & d.status.in_(("pending", "sending"))
             conn.execute(delete(t.deliveries).where(unsent & taken))
             conn.execute(update(t.deliveries).where(unsent).values(chat_id=new, status="pending"))
+
+    def outbox_backlog(self) -> list[tuple[str, int, datetime | None]]:
+        """(platform, rows pending, when the oldest was queued) per platform; read through the
+        (status, next_attempt) index, so it costs the pending rows only, not the sent history."""
+        d = t.deliveries.c
+        with self.engine.connect() as conn:
+            return [(p, n, _utc(oldest)) for p, n, oldest in conn.execute(
+                select(d.platform, func.count(), func.min(d.created)).where(d.status == "pending")
+                .group_by(d.platform))]
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
