@@ -31,6 +31,7 @@ EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><lang
 def stub():
     with SlackStub() as s:
         s.add_channel(CHANNEL, "tiktok-deal")
+        s.add_user("U1", "anna", is_admin=True)  # a workspace admin: may (un)subscribe the channel
         yield s
 
 
