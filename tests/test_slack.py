@@ -36,7 +36,7 @@ def stub():
 
 
 class SlackBot:
-    def __init__(self, config, stub, feed_server):
+    def __init__(self, config, stub, feed_server, **slack):
         self.stub, self.feed_server = stub, feed_server
         feed_server.routes["/feed.rss"] = Route(body=EMPTY)
         feed_server.routes["/other.rss"] = Route(body=EMPTY)
@@ -44,7 +44,7 @@ class SlackBot:
             with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss")),
                        ("tagesschau", feed_server.url("/other.rss"))),
             slack=SlackConfig(bot_token=stub.token, signing_secret=SECRET, api_url=stub.base_url,
-                              http_listen="127.0.0.1", http_port=0))
+                              http_listen="127.0.0.1", http_port=0, **slack))
         self.store = Store(self.config.database_url)
         self.store.migrate()
         self.platform = SlackPlatform(self.config.slack, Commands(self.config, self.store))
@@ -68,9 +68,9 @@ class SlackBot:
         self.feed_server.routes[path] = Route(body=body or feed_bytes("spiegel_wirtschaft.rss"))
         return await Pipeline(self.config, self.store).poll_once()
 
-    async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r"):
+    async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r", user: str = "U1"):
         before = len(self.stub.responses(name))
-        body = slash_command_body(command, text, channel, "U1", self.stub.response_url(name))
+        body = slash_command_body(command, text, channel, user, self.stub.response_url(name))
         status, _, _ = await deliver(self.url, body, SECRET)
         assert status == 200
         return (await wait_for(lambda: self.stub.responses(name)[before:]))[0]

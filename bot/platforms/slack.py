@@ -181,7 +181,7 @@ class SlackPlatform:
         try:
             response = await self.client.users_info(user=user)
         except SlackApiError as exc:
-            reason = exc.response.get("error") if exc.response is not None else str(exc)
+            reason = _error(exc) or f"HTTP {getattr(exc.response, 'status_code', '?')}"
         except (ClientError, asyncio.TimeoutError, OSError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
         else:
@@ -274,9 +274,15 @@ def _seconds(header) -> float:
         return 1.0
 
 
+def _error(exc: SlackApiError) -> str:
+    """Slack's error code; a 5xx from a proxy may have a plain-text body instead of JSON."""
+    data = exc.response.data if exc.response is not None else None
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
 def _translate(exc: SlackApiError) -> Exception:
     status = getattr(exc.response, "status_code", 200)
-    error = (exc.response.get("error") if exc.response is not None and exc.response.data else None) or ""
+    error = _error(exc)
     if error == "ratelimited" or status == 429:
         headers = exc.response.headers or {}
         return RetryLater(_seconds(headers.get("Retry-After") or headers.get("retry-after")), "Slack rate limit")
