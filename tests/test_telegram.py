@@ -342,3 +342,18 @@ async def test_hostile_feed_text_is_escaped_in_telegram_html(bot, stub):
     assert hostile and "Bericht: TikTok & Oracle: Deal „fast fertig“" in hostile[0]["plain_text"]
     assert "&amp;" in hostile[0]["text"]
     assert stub.failures == []  # every message parsed as valid Telegram HTML
+
+
+async def test_menu_help_and_group_commands_all_come_from_the_command_table(bot, stub):
+    """What Telegram's menu shows (setMyCommands), what /help lists and what a group can call are the
+    one table in bot/commands.py: every command there, nothing else, in its order."""
+    from bot.commands import COMMANDS
+
+    assert stub.commands == [{"command": c.name, "description": c.title} for c in COMMANDS]
+    help_text = (await bot.say(ALICE, "/help"))["plain_text"]
+    assert [line.split(" – ")[0] for line in help_text.splitlines()[2:]] == [c.usage for c in COMMANDS]
+    group, admin = -600, 9
+    stub.set_member(group, admin, "administrator")
+    for c in COMMANDS:  # in a group only the CommandHandler answers: each name must be registered
+        reply = await bot.say(group, f"/{c.name}@dealticker_test_bot", user_id=admin, chat_type="group")
+        assert "kenne ich nicht" not in reply["plain_text"]
