@@ -150,6 +150,19 @@ async def test_only_group_admins_subscribe(bot, stub):
     assert bot.store.subscriptions("telegram") == [("telegram", str(group), "")]
 
 
+async def test_a_failing_admin_check_is_refused_politely_and_logged(bot, stub, caplog):
+    group, admin = -501, 7
+    stub.set_member(group, admin, "administrator")
+    stub.fail("getChatMember", 500, "Internal Server Error")
+    refused = await bot.say(group, "/subscribe", user_id=admin, chat_type="group")
+    assert refused["plain_text"].startswith("Ich konnte gerade nicht prüfen, ob du das Abo hier ändern darfst.")
+    assert "Internal" not in refused["plain_text"] and bot.store.subscriptions("telegram") == []
+    assert f"getChatMember for user {admin} in chat {group} failed" in caplog.text
+    assert stub.token not in caplog.text
+    accepted = await bot.say(group, "/subscribe", user_id=admin, chat_type="group")
+    assert "Abonniert" in accepted["plain_text"]
+
+
 async def test_forum_topic_gets_alerts_in_its_topic(bot, stub):
     forum = -1001234567890
     stub.set_member(forum, 9, "creator")

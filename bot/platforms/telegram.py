@@ -129,15 +129,20 @@ class TelegramPlatform:
         chat = message.chat
         is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
         thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else ""
-        is_admin = True
+        is_admin: bool | None = True
         if is_group and needs_admin:
             if message.sender_chat and message.sender_chat.id == chat.id:
                 is_admin = True  # an anonymous administrator posts as the group itself
             elif user_id is None:
                 is_admin = False
             else:
-                member = await self.app.bot.get_chat_member(chat.id, user_id)
-                is_admin = member.status in _ADMINS
+                try:
+                    member = await self.app.bot.get_chat_member(chat.id, user_id)
+                    is_admin = member.status in _ADMINS
+                except TelegramError as exc:  # Commands refuses politely; the next try asks again
+                    log.warning("Telegram getChatMember for user %s in chat %s failed (%s); the change of "
+                                "subscription is refused for now", user_id, chat.id, exc)
+                    is_admin = None
         return Caller(self.name, str(chat.id), thread, is_admin=is_admin, is_group=is_group)
 
     async def _answer(self, message: Message, user_id: int | None, text: str) -> None:
