@@ -37,6 +37,11 @@ class Command:
     def usage(self) -> str:
         return f"/{self.name} {self.args}".rstrip()
 
+    def usage_on(self, platform: str) -> str:
+        """How to type it there: on Slack a command without a slash command of its own goes through
+        /dealticker (Slack's own /status would answer /status)."""
+        return self.usage if platform != "slack" or self.slash else f"/{SLACK_UMBRELLA} {self.usage[1:]}"
+
     @property
     def title(self) -> str:
         """The help as a sentence of its own (Telegram's menu, Slack's command list)."""
@@ -58,6 +63,7 @@ COMMANDS = (
     Command("help", "", "diese Hilfe", slash=False),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+SLACK_UMBRELLA = "dealticker"  # Slack's slash command for all of them: command names are shared by all apps
 
 
 def command_in(message: str) -> Command | None:
@@ -90,12 +96,13 @@ class Commands:
         """Answer one command line such as "/latest 3" or "latest@DealtickerBot"; never raises."""
         match = _COMMAND.match(message or "")
         if not match:
-            return text("Das ist kein Befehl. /help zeigt, was ich kann.", private=True, is_error=True)
+            return text(f"Das ist kein Befehl. {_help_on(caller)} zeigt, was ich kann.", private=True, is_error=True)
         name, argument = match.group(1).lower(), (match.group(2) or "").strip()
         handler = self._handlers.get(name)
         if handler is None:
             shown = name[:30]
-            return text(f"Den Befehl /{shown} kenne ich nicht. /help zeigt, was ich kann.", private=True, is_error=True)
+            return text(f"Den Befehl /{shown} kenne ich nicht. {_help_on(caller)} zeigt, was ich kann.", private=True,
+                        is_error=True)
         if refusal := self._not_allowed(BY_NAME[name], caller):
             return refusal
         try:
@@ -111,9 +118,9 @@ class Commands:
                     "Mit /subscribe erhält dieser Chat die Meldungen; /latest und /bidders zeigen den Stand.",
                     buttons=(("Abonnieren", "subscribe"),))
 
-    def help(self, _caller: Caller, _arg: str) -> Reply:
+    def help(self, caller: Caller, _arg: str) -> Reply:
         return text(f"Ich verfolge den {self.config.deal.name}. Befehle:",
-                    "\n".join(f"{c.usage} – {c.help}" for c in COMMANDS), private=True)
+                    "\n".join(f"{c.usage_on(caller.platform)} – {c.help}" for c in COMMANDS), private=True)
 
     @staticmethod
     def _not_allowed(command: Command, caller: Caller) -> Reply | None:
@@ -252,6 +259,10 @@ class Commands:
                          f"{queue.get('failed', 0)} fehlgeschlagen"
                          + (f", {queue['uncertain']} ungewiss (Absturz beim Senden)" if queue.get("uncertain") else ""))
         return text(*lines)
+
+
+def _help_on(caller: Caller) -> str:
+    return BY_NAME["help"].usage_on(caller.platform)
 
 
 def _listing(names) -> str:

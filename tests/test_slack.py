@@ -262,3 +262,15 @@ def test_app_manifest_declares_the_command_tables_slash_commands_and_the_scopes_
     assert all(c.name in umbrella for c in COMMANDS if c.name != "start")
     assert {"app_mentions:read", "chat:write", "commands", "users:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
+
+
+async def test_help_on_slack_names_each_command_as_slack_users_type_it(bot):
+    """Slack has no /status or /help of ours (the names are Slack's own or shared): help says
+    "/dealticker status"; the commands with a slash command of their own keep it."""
+    from bot.commands import COMMANDS
+
+    reply = await bot.slash("/dealticker")
+    listed = [line.split(" – ")[0] for line in reply.text.splitlines()[2:]]
+    assert listed == [c.usage if c.slash else f"/dealticker {c.usage[1:]}" for c in COMMANDS]
+    assert "/dealticker status" in listed and "/latest [Anzahl] [ab Nr.]" in listed
+    assert "/dealticker help zeigt" in (await bot.slash("/dealticker", "statsu")).text

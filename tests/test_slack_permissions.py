@@ -94,3 +94,18 @@ async def test_when_slack_cannot_say_who_is_admin_the_change_is_refused_politely
     assert ADMIN in record.getMessage() and CHANNEL in record.getMessage() and "/subscribe" in record.getMessage()
     # A failure is not remembered: the next try asks again, and succeeds.
     assert "Abonniert" in (await bot.slash("/subscribe", user=ADMIN)).text
+
+
+def test_the_setting_defaults_to_admins_and_refuses_other_words(shipped_config, tmp_path):
+    from bot.config import ConfigError, load_config
+    from tests.conftest import ROOT
+
+    assert shipped_config.slack.may_subscribe == "admins"
+    shipped = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
+    path = tmp_path / "dealticker.toml"
+    path.write_text(shipped.replace('may_subscribe = "admins"', 'may_subscribe = "everyone"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert [p for p in caught.value.problems if "slack.may_subscribe" in p and '"anyone"' in p]
+    path.write_text(shipped.replace('may_subscribe = "admins"', 'may_subscribe = "anyone"'), encoding="utf-8")
+    assert load_config(path, env={}).slack.may_subscribe == "anyone"

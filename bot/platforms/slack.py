@@ -13,14 +13,14 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import WebhookResponse
 
-from bot.commands import COMMANDS, Caller, Commands, command_in
+from bot.commands import COMMANDS, SLACK_UMBRELLA, Caller, Commands, command_in
 from bot.config import SlackConfig
 from bot.messages import Reply, Span, fit
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
 
 log = logging.getLogger(__name__)
-UMBRELLA = "/dealticker"  # every command under one name: Slack's command names are shared by all apps
+UMBRELLA = f"/{SLACK_UMBRELLA}"
 SLASH = (*(f"/{c.name}" for c in COMMANDS if c.slash), UMBRELLA)
 # users.info answers are kept this long: a burst of /subscribe in a busy channel asks Slack once per
 # user (users.info allows about 100 calls a minute), and an admin who loses the role loses the right
