@@ -68,7 +68,7 @@ def cmd_run(args, config: Config) -> int:
 
 def cmd_feeds(args, config: Config) -> int:
     from bot.feedstate import retried, troubled as is_troubled
-    from bot.messages import feed_counts, feed_line
+    from bot.messages import count, feed_counts, feed_line
 
     store = _open_store(config)
     try:
@@ -83,11 +83,12 @@ def cmd_feeds(args, config: Config) -> int:
                 return Exit.USAGE
             troubled = [s for s in chosen if is_troubled(s)]
             store.save_feed_states([retried(s) for s in troubled])
-            print(f"{len(troubled)} gestörte Feeds werden beim nächsten Abruf wieder versucht"
+            print(f"{count(len(troubled), 'gestörter Feed wird', 'gestörte Feeds werden')} beim nächsten Abruf "
+                  "wieder versucht"
                   f"{'' if troubled else ' (keiner war gestört)'}.")
             states = store.feed_states(configured)
         for state in states:
-            print(feed_line(state, config.timezone))
+            print(feed_line(state, config.timezone, detail=True))
             print(f"    {state.url}" + (f" → {state.moved_to}" if state.moved_to else ""))
         print(f"Feeds: {feed_counts(states)}")
     finally:
@@ -96,13 +97,13 @@ def cmd_feeds(args, config: Config) -> int:
 
 
 def cmd_poll(args, config: Config) -> int:
-    from bot.messages import alert_message
+    from bot.messages import alert_message, count
     from bot.pipeline import Pipeline
     from bot.platforms.console import render
 
     store = _open_store(config)
     try:
-        print(f"Abruf von {len(config.feeds)} Feeds …", file=sys.stderr)
+        print(f"Abruf von {count(len(config.feeds), 'Feed', 'Feeds')} …", file=sys.stderr)
         report = asyncio.run(Pipeline(config, store).poll_once())
     finally:
         store.close()
@@ -117,8 +118,9 @@ def cmd_poll(args, config: Config) -> int:
     else:
         for a in alerts:
             print(render(alert_message(a, config.timezone)), end="\n\n")
-    print(f"{report.feeds_ok} Feeds neu, {report.feeds_unchanged} unverändert, {report.feeds_failed} gestört; "
-          f"{report.entries} Einträge, {len(report.new_alerts)} neue Meldungen.", file=sys.stderr)
+    print(f"{count(report.feeds_ok, 'Feed', 'Feeds')} neu, {report.feeds_unchanged} unverändert, {report.feeds_failed} "
+          f"gestört; {count(report.entries, 'Eintrag', 'Einträge')}, "
+          f"{count(len(report.new_alerts), 'neue Meldung', 'neue Meldungen')}.", file=sys.stderr)
     if report.feeds_failed and not (report.feeds_ok or report.feeds_unchanged):
         print(f"Kein abgerufener Feed war erreichbar ({report.feeds_failed} gestört); die Gründe stehen im Log.",
               file=sys.stderr)

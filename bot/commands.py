@@ -9,8 +9,8 @@ from bot.chart import CHANGES, race_image
 from bot.config import Config
 from bot.feedstate import troubled as is_troubled
 from bot.match import normalise
-from bot.messages import (Reply, Span, alert_paragraphs, feed_counts, feed_line, local_time, standings_reply, text,
-                          timeline_reply)
+from bot.messages import (Reply, Span, alert_paragraphs, count, feed_counts, feed_line, local_time, standings_reply,
+                          text, timeline_reply)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -21,14 +21,55 @@ _LATEST = re.compile(r"(\d{1,6})?\s*(?:\bab\s+(\d{1,6}))?", re.I)
 TIMELINE_MAX = 15  # status changes /bidders <name> lists
 STATUS_FEEDS = 8  # failing feeds listed in /status; `dealticker feeds` lists them all
 _COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
-HELP = (
-    "/subscribe [Bieter] – neue Meldungen in diesem Chat erhalten; mit Namen nur die, die diesen Bieter nennen",
-    "/unsubscribe [Bieter] – keine Meldungen mehr; mit Namen diesem Bieter nicht mehr folgen",
-    f"/latest [n] [ab m] – die n neuesten Meldungen, ab der m-ten (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX})",
-    "/bidders [Name] – wer bietet, und wie steht es; mit Namen: der Verlauf dieses Bieters",
-    "/status – letzter Abruf, Feeds in Ordnung oder gestört",
-    "/help – diese Hilfe",
+
+
+@dataclass(frozen=True)
+class Command:
+    """One chat command as every platform offers it."""
+
+    name: str
+    args: str  # the argument hint, "" when it takes none
+    help: str  # German, one line, lower-case start: "/name args – help"
+    admins: bool = False  # in groups and channels only administrators may use it
+    slash: bool = True  # a Slack slash command of its own; the others only via /dealticker (Slack names are shared)
+
+    @property
+    def usage(self) -> str:
+        return f"/{self.name} {self.args}".rstrip()
+
+    def usage_on(self, platform: str) -> str:
+        """How to type it there: on Slack a command without a slash command of its own goes through
+        /dealticker (Slack's own /status would answer /status)."""
+        return self.usage if platform != "slack" or self.slash else f"/{SLACK_UMBRELLA} {self.usage[1:]}"
+
+    @property
+    def title(self) -> str:
+        """The help as a sentence of its own (Telegram's menu, Slack's command list)."""
+        return self.help[:1].upper() + self.help[1:]
+
+
+# The one list of commands: the handlers (a method of Commands per name), /help, Telegram's menu and
+# handlers, the console and the Slack manifest (checked by a test) are all built from it.
+COMMANDS = (
+    Command("start", "", "Begrüßung und die ersten Schritte", slash=False),
+    Command("subscribe", "[Bieter]",
+            "neue Meldungen in diesem Chat erhalten; mit Namen nur die, die diesen Bieter nennen", admins=True),
+    Command("unsubscribe", "[Bieter]", "keine Meldungen mehr; mit Namen diesem Bieter nicht mehr folgen",
+            admins=True),
+    Command("latest", "[Anzahl] [ab Nr.]",
+            f"die neuesten Meldungen (Standard {LATEST_DEFAULT}, höchstens {LATEST_MAX}); „ab 6“ zählt ab der sechsten"),
+    Command("bidders", "[Bieter]", "wer bietet, und wie steht es; mit Namen der Verlauf dieses Bieters"),
+    Command("status", "", "letzter Abruf, Feeds in Ordnung oder gestört", slash=False),
+    Command("help", "", "diese Hilfe", slash=False),
 )
+BY_NAME = {c.name: c for c in COMMANDS}
+SLACK_UMBRELLA = "dealticker"  # Slack's slash command for all of them: command names are shared by all apps
+
+
+def command_in(message: str) -> Command | None:
+    """The command a line such as "/subscribe@DealtickerBot Oracle" asks for, if it is one we know."""
+    match = _COMMAND.match(message or "")
+    return BY_NAME.get(match.group(1).lower()) if match else None
 
 
 @dataclass(frozen=True)
@@ -38,28 +79,32 @@ class Caller:
     platform: str
     chat_id: str
     thread_id: str = ""
-    is_admin: bool = True  # in groups only admins may (un)subscribe; private chats always may
+    # In groups only admins may use an admins' command; private chats always may. None: it could
+    # not be checked (the platform did not answer), so the command is refused for now.
+    is_admin: bool | None = True
     is_group: bool = False
+    admins_are: str = "Administratoren dieses Chats"  # who counts as an admin here, for the refusal
 
 
 class Commands:
     def __init__(self, config: Config, store: Store):
         self.config = config
         self.store = store
-        self._handlers = {"start": self.start, "help": self.help, "subscribe": self.subscribe,
-                          "unsubscribe": self.unsubscribe, "latest": self.latest, "bidders": self.bidders,
-                          "status": self.status}
+        self._handlers = {c.name: getattr(self, c.name) for c in COMMANDS}
 
     def handle(self, caller: Caller, message: str) -> Reply:
         """Answer one command line such as "/latest 3" or "latest@DealtickerBot"; never raises."""
         match = _COMMAND.match(message or "")
         if not match:
-            return text("Das ist kein Befehl. /help zeigt, was ich kann.", private=True, is_error=True)
+            return text(f"Das ist kein Befehl. {_help_on(caller)} zeigt, was ich kann.", private=True, is_error=True)
         name, argument = match.group(1).lower(), (match.group(2) or "").strip()
         handler = self._handlers.get(name)
         if handler is None:
             shown = name[:30]
-            return text(f"Den Befehl /{shown} kenne ich nicht. /help zeigt, was ich kann.", private=True, is_error=True)
+            return text(f"Den Befehl /{shown} kenne ich nicht. {_help_on(caller)} zeigt, was ich kann.", private=True,
+                        is_error=True)
+        if refusal := self._not_allowed(BY_NAME[name], caller):
+            return refusal
         try:
             return handler(caller, argument)
         except Exception:
@@ -73,18 +118,20 @@ class Commands:
                     "Mit /subscribe erhält dieser Chat die Meldungen; /latest und /bidders zeigen den Stand.",
                     buttons=(("Abonnieren", "subscribe"),))
 
-    def help(self, _caller: Caller, _arg: str) -> Reply:
-        return text(f"Ich verfolge den {self.config.deal.name}. Befehle:", "\n".join(HELP), private=True)
+    def help(self, caller: Caller, _arg: str) -> Reply:
+        return text(f"Ich verfolge den {self.config.deal.name}. Befehle:",
+                    "\n".join(f"{c.usage_on(caller.platform)} – {c.help}" for c in COMMANDS), private=True)
 
     @staticmethod
-    def _not_allowed(caller: Caller) -> Reply | None:
-        if caller.is_group and not caller.is_admin:
-            return text("Nur Administratoren dieses Chats können das Abo ändern.", private=True, is_error=True)
-        return None
+    def _not_allowed(command: Command, caller: Caller) -> Reply | None:
+        if not command.admins or not caller.is_group or caller.is_admin:
+            return None
+        if caller.is_admin is None:
+            return text("Ich konnte gerade nicht prüfen, ob du das Abo hier ändern darfst. Bitte versuche es "
+                        "gleich noch einmal.", private=True, is_error=True)
+        return text(f"Nur {caller.admins_are} können das Abo ändern.", private=True, is_error=True)
 
     def subscribe(self, caller: Caller, arg: str) -> Reply:
-        if refusal := self._not_allowed(caller):
-            return refusal
         where = (caller.platform, caller.chat_id, caller.thread_id)
         following = self.store.bidder_filter(*where)
         if arg:  # "/subscribe Oracle": only stories that name Oracle (several names may be followed)
@@ -102,8 +149,6 @@ class Commands:
         return text("Dieser Chat ist schon abonniert.")
 
     def unsubscribe(self, caller: Caller, arg: str) -> Reply:
-        if refusal := self._not_allowed(caller):
-            return refusal
         where = (caller.platform, caller.chat_id, caller.thread_id)
         following = self.store.bidder_filter(*where) or ()
         if arg:  # "/unsubscribe Oracle": stop following one bidder; the last one ends the subscription
@@ -140,8 +185,9 @@ class Commands:
         if not found:
             return text("Noch keine Meldungen zum Deal gefunden. Ich schaue regelmäßig nach.")
         if not alerts:
-            many = "eine Meldung" if len(found) == 1 else f"{len(found)} Meldungen"
-            return text(f"Es gibt nur {many}; /latest {min(len(found), LATEST_MAX)} zeigt die neuesten.")
+            if len(found) == 1:
+                return text("Es gibt nur eine Meldung; /latest 1 zeigt sie.")
+            return text(f"Es gibt nur {len(found)} Meldungen; /latest {min(len(found), LATEST_MAX)} zeigt die neuesten.")
         stories = tuple(alert_paragraphs(a, self.config.timezone) for a in alerts)
 
         def shown(k: int) -> Reply:
@@ -154,8 +200,8 @@ class Commands:
                 head = f"Meldungen {first} bis {first + k - 1} (von der neuesten an gezählt):"
             paragraphs = [(Span(head, "bold"),), *(p for story in stories[:k] for p in story)]
             if rest := len(stories) - k:
-                paragraphs.append((Span(f"{rest} weitere passen nicht in diese Nachricht – "
-                                        f"/latest {rest} ab {first + k} zeigt sie."),))
+                paragraphs.append((Span(f"{rest} weitere {'passt' if rest == 1 else 'passen'} nicht in diese "
+                                        f"Nachricht – /latest {rest} ab {first + k} zeigt sie."),))
             return Reply(tuple(paragraphs), stories=k, shorter=shown)
 
         return shown(len(stories))
@@ -207,13 +253,19 @@ class Commands:
         troubled = [s for s in states if is_troubled(s)]
         lines += [f"• {feed_line(s, self.config.timezone)}" for s in troubled[:STATUS_FEEDS]]
         if len(troubled) > STATUS_FEEDS:
-            lines.append(f"… und {len(troubled) - STATUS_FEEDS} weitere gestörte Feeds (alle: dealticker feeds)")
+            more = len(troubled) - STATUS_FEEDS
+            lines.append(f"… und {count(more, 'weiterer gestörter Feed', 'weitere gestörte Feeds')} "
+                         "(alle: dealticker feeds)")
         queue = self.store.delivery_counts()
         if queue:
             lines.append(f"Zustellung: {queue.get('sent', 0)} gesendet, {queue.get('pending', 0)} in der Warteschlange, "
                          f"{queue.get('failed', 0)} fehlgeschlagen"
                          + (f", {queue['uncertain']} ungewiss (Absturz beim Senden)" if queue.get("uncertain") else ""))
         return text(*lines)
+
+
+def _help_on(caller: Caller) -> str:
+    return BY_NAME["help"].usage_on(caller.platform)
 
 
 def _listing(names) -> str:

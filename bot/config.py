@@ -106,6 +106,7 @@ class SlackConfig:
     http_port: int = 3000
     channels: tuple[str, ...] = ()
     unfurl_links: bool = False
+    may_subscribe: str = "admins"  # who may (un)subscribe a channel: "admins" (workspace admins/owners) or "anyone"
 
     @property
     def enabled(self) -> bool:

@@ -30,7 +30,8 @@ _DEAL_LISTS = ("not_bidder_cues", "not_driver_cues", "not_bidders", "ignore")
 _DEAL = {"name": str, "subject": list, "bidders": list, "threshold": (int, float), "bidder_weight": (int, float),
          "roles": dict, **dict.fromkeys(_DEAL_LISTS, list), **_VOCABULARY}
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
-_SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
+_SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int, "may_subscribe": str}
+SLACK_SUBSCRIBERS = ("admins", "anyone")  # [slack] may_subscribe
 _FEED = {"name": str, "url": str, "language": str}
 _SERVER = {"listen": str, "port": int}
 _TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string", bool: "true or false",
@@ -245,6 +246,8 @@ def _telegram(raw: Any, env: dict[str, str], problems: Problems) -> TelegramConf
 
 def _slack(raw: Any, env: dict[str, str], problems: Problems) -> SlackConfig:
     options = _platform(raw, "slack", _SLACK, problems)
+    if options.get("may_subscribe", "admins") not in SLACK_SUBSCRIBERS:
+        problems.append(("slack.may_subscribe", "must be \"admins\" (workspace admins and owners) or \"anyone\""))
     bot, app = _secret(env, "SLACK_BOT_TOKEN", problems), _secret(env, "SLACK_APP_TOKEN", problems)
     secret = _secret(env, "SLACK_SIGNING_SECRET", problems)
     if bot and not bot.startswith("xoxb-"):

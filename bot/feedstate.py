@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from datetime import datetime, timedelta
 
 from bot.config import PollConfig
@@ -11,7 +12,9 @@ from bot.models import FeedState
 
 log = logging.getLogger(__name__)
 
-# Every way a feed can fail, with what a user is told; fetch and parse name one of these keys.
+# Every way a feed can fail, with what a user is told; fetch and parse name one of these keys. Chats
+# see only these phrases; the technical detail (often an English exception text) goes to the log
+# and to `dealticker feeds`.
 PROBLEMS = {
     "timeout": "antwortet nicht rechtzeitig",
     "unreachable": "Server nicht erreichbar",
@@ -28,8 +31,11 @@ PROBLEMS = {
     "internal": "interner Fehler bei der Verarbeitung",
 }
 
-# What a feed's state amounts to, for /status and `dealticker feeds`, in the order they are listed.
-HEALTH = {"failing": "gestört", "gone": "abgeschaltet", "new": "wartet auf den nächsten Abruf", "ok": "in Ordnung"}
+# What a feed's state amounts to, for /status and `dealticker feeds`, in the order they are listed:
+# the German phrase for one feed and for several ("1 wartet", "2 warten").
+HEALTH = {"failing": ("gestört", "gestört"), "gone": ("abgeschaltet", "abgeschaltet"),
+          "new": ("wartet auf den nächsten Abruf", "warten auf den nächsten Abruf"),
+          "ok": ("in Ordnung", "in Ordnung")}
 TROUBLED = ("failing", "gone")
 
 
@@ -46,8 +52,16 @@ def troubled(state: FeedState) -> bool:
     return health(state) in TROUBLED
 
 
+def problem_label(state: FeedState) -> str:
+    """The German reason a feed is failing, as a chat shows it: no exception text, only an HTTP
+    status code where the server sent one."""
+    label = PROBLEMS.get(state.error_kind or "", "Fehler")
+    code = re.match(r"HTTP (\d{3})\b", state.last_error or "") if state.error_kind == "http" else None
+    return f"{label} (HTTP {code.group(1)})" if code else label
+
+
 def problem_text(state: FeedState) -> str:
-    """The German reason a feed is failing, with the technical detail in brackets."""
+    """The German reason a feed is failing, with the technical detail in brackets (logs, `dealticker feeds`)."""
     label = PROBLEMS.get(state.error_kind or "", "Fehler")
     return f"{label} ({state.last_error})" if state.last_error else label
 

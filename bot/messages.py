@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.feedstate import HEALTH, TROUBLED, health, problem_text
+from bot.feedstate import HEALTH, TROUBLED, health, problem_label, problem_text
 from bot.models import Alert, BidderMention, BidderStanding, FeedState, FollowUp, Sighting
 from bot.statuses import label as status_label
 
@@ -70,6 +70,11 @@ def fit(reply: Reply, fits: Callable[[Reply], bool]) -> Reply:
         if fits(shorter := replace(reply, paragraphs=reply.paragraphs[:k] + (CUT,), shorter=None)):
             return shorter
     return reply
+
+
+def count(n: int, one: str, many: str) -> str:
+    """"1 Feed", "2 Feeds", "0 Feeds": the number with the German singular or plural."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def text(*lines: str, private: bool = False, is_error: bool = False,
@@ -199,16 +204,17 @@ def digest(reply: Reply) -> str:
 def feed_counts(states: list[FeedState]) -> str:
     """"17 in Ordnung, 2 gestört (20 Feeds)": every health that occurs, in HEALTH's order."""
     found = [health(s) for s in states]
-    parts = [f"{found.count(h)} {label}" for h, label in HEALTH.items() if h in found]
-    return f"{', '.join(parts) or 'keine'} ({len(states)} {'Feed' if len(states) == 1 else 'Feeds'})"
+    parts = [count(found.count(h), *label) for h, label in HEALTH.items() if h in found]
+    return f"{', '.join(parts) or 'keine'} ({count(len(states), 'Feed', 'Feeds')})"
 
 
-def feed_line(state: FeedState, tz: str) -> str:
-    """One feed: its health, and for a failing one what is wrong, since when and when it is tried next."""
+def feed_line(state: FeedState, tz: str, detail: bool = False) -> str:
+    """One feed: its health, and for a failing one what is wrong, since when and when it is tried next.
+    Chats get the German reason only; `detail` adds the technical error text (`dealticker feeds`)."""
     h = health(state)
-    line = f"{state.name}: {HEALTH[h]}"
+    line = f"{state.name}: {HEALTH[h][0]}"
     if h in TROUBLED:
-        line += f" – {problem_text(state)}"
+        line += f" – {problem_text(state) if detail else problem_label(state)}"
     if h == "failing":
         tries = "1 Fehlversuch" if state.error_count == 1 else f"{state.error_count} Fehlversuche in Folge"
         line += f"; {tries}"
@@ -253,7 +259,8 @@ def standings_reply(deal: str, standings: list[BidderStanding], tz: str) -> Repl
     def shown(k: int) -> Reply:
         paragraphs = [(Span(f"Bieter im {deal}:", "bold"),), *lines[:k]]
         if rest := len(lines) - k:
-            paragraphs.append((Span(f"… und {rest} weitere, die zuletzt seltener genannt wurden.", "italic"),))
+            paragraphs.append((Span("… und 1 weiterer, der zuletzt seltener genannt wurde." if rest == 1 else
+                                    f"… und {rest} weitere, die zuletzt seltener genannt wurden.", "italic"),))
         paragraphs.append((Span("/bidders <Name> zeigt den Verlauf eines Bieters.", "italic"),))
         return Reply(tuple(paragraphs), stories=k, shorter=shown)
 
@@ -264,7 +271,8 @@ def timeline_reply(standing: BidderStanding, changes: list[Sighting], tz: str, l
     """/bidders <name>: where it stands, then its first report and every change of status."""
     paragraphs = [(Span(standing.name, "bold"), Span(f" – {standing_status(standing, tz)}"))]
     if len(changes) == limit:
-        paragraphs.append((Span(f"Die letzten {limit} Änderungen:", "italic"),))
+        paragraphs.append((Span("Die letzte Änderung:" if limit == 1 else f"Die letzten {limit} Änderungen:",
+                                "italic"),))
     for c in changes:
         paragraphs.append((Span(f"{c.published.astimezone(ZoneInfo(tz)):%d.%m.%Y} · {status_label(c.status)} · "
                                 f"{c.source}: "), Span(short(c.title, 80), "plain", c.link or None)))

@@ -882,6 +882,8 @@ class SlackStub:
             "tz_offset": 3600,
             "is_admin": False,
             "is_owner": False,
+            "is_primary_owner": False,
+            "is_restricted": False,
             "is_bot": False,
             "is_app_user": False,
             "profile": {"real_name": real_name, "display_name": stored.get("display_name", name)},

@@ -171,7 +171,7 @@ def test_feeds_lists_every_feed_and_retry_clears_the_back_off(tmp_path, feed_ser
 
     retried = _cli("feeds", "--retry", "kaputt", "--config", config, env=env)
     assert retried.returncode == 0
-    assert "1 gestörte Feeds werden beim nächsten Abruf wieder versucht" in retried.stdout
+    assert "1 gestörter Feed wird beim nächsten Abruf wieder versucht" in retried.stdout
     assert "Kaputt: wartet auf den nächsten Abruf" in retried.stdout
     hits = len(feed_server.hits("/down"))
     # Without the retry the feed would wait one poll interval; now the next poll asks it at once.

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from bot.commands import Caller, Commands
+from bot.feedstate import PROBLEMS
 from bot.messages import alert_message
 from bot.models import PollSummary
 from bot.store import Store
@@ -249,7 +252,134 @@ def test_status_says_per_failing_feed_what_is_wrong_and_when_it_is_tried_next(co
     store.close()
 
     assert "1 gestört, 1 abgeschaltet, 1 in Ordnung (3 Feeds)" in status
-    assert ("heise: gestört – Fehlerantwort des Servers (HTTP 500 Internal Server Error); 3 Fehlversuche in "
+    assert ("heise: gestört – Fehlerantwort des Servers (HTTP 500); 3 Fehlversuche in "
             "Folge, zuletzt in Ordnung 19.09.2025 10:00; nächster Versuch 20.09.2025 12:00") in status
+    assert "Internal Server Error" not in status  # the server's English words stay in the log
     assert "alt: abgeschaltet – vom Anbieter abgeschaltet (410 Gone)" in status
     assert "spiegel" not in status  # a healthy feed is counted, not listed
+
+
+
+# "1 Feeds", "1 Meldungen", "Die 1 neuesten…": the number 1 before a plural, as the issue saw it.
+WRONG_SINGULAR = re.compile(r"(?<![\d.,])1 (Feeds|Meldungen|Quellen|Fehlversuche|neuesten|weitere gestörte|weitere,"
+                            r"|Einträge|warten|passen)\b", re.I)
+BIDDERS = (("Oracle", "approved"), ("Walmart", "bid_submitted"), ("Microsoft", "rejected"))
+
+
+def _commands(config, tmp_path, feeds: int) -> Commands:
+    config = dataclasses.replace(
+        with_feeds(config, *((f"feed{i}", f"https://{i}.example/rss") for i in range(feeds))),
+        database_url=f"sqlite:///{tmp_path / 'counts.db'}")
+    store = Store(config.database_url)
+    store.migrate()
+    return Commands(config, store)
+
+
+def _fail_every_feed(commands: Commands, times: int) -> None:
+    states = commands.store.feed_states([(f.url, f.name) for f in commands.config.feeds])
+    commands.store.save_feed_states([dataclasses.replace(s, error_count=times, error_kind="timeout",
+                                                         last_error="ReadTimeout: timed out") for s in states])
+
+
+def _stories(commands: Commands, n: int) -> None:
+    for i in range(n):  # no bidders: /bidders counts only those added for it
+        add_story(commands.store, [article(f"Tiktok-Deal Wendung {i}", hours=i)])
+
+
+@pytest.mark.parametrize("n", [0, 1, 2])
+def test_every_count_reads_as_correct_german(config, tmp_path, n):
+    """/status, /latest and /bidders with 0, 1 and 2 of everything they count, as chats and the console show them."""
+    from bot.platforms.console import render
+
+    commands = _commands(config, tmp_path, n)
+    shown: list[str] = []
+
+    def ask(line: str) -> str:
+        reply = commands.handle(PRIVATE, line)
+        shown.extend((reply.plain(), render(reply)))
+        return reply.plain()
+
+    assert {0: "Feeds: keine (0 Feeds)", 1: "Feeds: 1 wartet auf den nächsten Abruf (1 Feed)",
+            2: "Feeds: 2 warten auf den nächsten Abruf (2 Feeds)"}[n] in ask("/status")
+    _fail_every_feed(commands, n)
+    if n:
+        status = ask("/status")
+        assert f"Feeds: {n} gestört ({n} Feed" in status
+        assert status.endswith({1: "; 1 Fehlversuch", 2: "; 2 Fehlversuche in Folge"}[n])
+
+    _stories(commands, n)
+    assert ask("/latest").startswith({0: "Noch keine Meldungen", 1: "Die neueste Meldung:",
+                                      2: "Die 2 neuesten Meldungen:"}[n])
+    if n:
+        assert ask("/latest ab 3") == {1: "Es gibt nur eine Meldung; /latest 1 zeigt sie.",
+                                       2: "Es gibt nur 2 Meldungen; /latest 2 zeigt die neuesten."}[n]
+        assert "DIE NEUESTE MELDUNG:" in render(commands.handle(PRIVATE, "/latest 1"))
+
+    commands.store.add_articles([article(f"{name} bietet für Tiktok", source, hours=h, bidders=((name, role),))
+                                 for name, role in BIDDERS[:n] for h, source in enumerate(("SPIEGEL", "FAZ")[:n])], 1)
+    standings = ask("/bidders")
+    if n:
+        assert f" · {n} {'Quelle' if n == 1 else 'Quellen'} · " in standings
+    else:
+        assert standings == "Bisher hat keine Meldung einen Bieter genannt."
+    assert not [s for s in shown if WRONG_SINGULAR.search(s)]
+    commands.store.close()
+
+
+@pytest.mark.parametrize("rest", [1, 2])
+def test_what_did_not_fit_is_counted_in_german(config, tmp_path, rest):
+    """The closing lines when a message holds only part of a list: one more, or several more."""
+    from bot.commands import STATUS_FEEDS
+
+    commands = _commands(config, tmp_path, STATUS_FEEDS + rest)
+    _fail_every_feed(commands, 1)
+    assert ({1: "… und 1 weiterer gestörter Feed (alle: dealticker feeds)",
+             2: "… und 2 weitere gestörte Feeds (alle: dealticker feeds)"}[rest]
+            in commands.handle(PRIVATE, "/status").plain())
+
+    _stories(commands, 1 + rest)
+    only_one = commands.handle(PRIVATE, "/latest").shorter(1).plain()
+    assert only_one.endswith({1: "1 weitere passt nicht in diese Nachricht – /latest 1 ab 2 zeigt sie.",
+                              2: "2 weitere passen nicht in diese Nachricht – /latest 2 ab 2 zeigt sie."}[rest])
+
+    commands.store.add_articles([article(f"{name} bietet für Tiktok", hours=0, bidders=((name, role),))
+                                 for name, role in BIDDERS[:1 + rest]], 1)
+    first_only = commands.handle(PRIVATE, "/bidders").shorter(1).plain()
+    assert {1: "… und 1 weiterer, der zuletzt seltener genannt wurde.",
+            2: "… und 2 weitere, die zuletzt seltener genannt wurden."}[rest] in first_only
+    commands.store.close()
+
+
+async def test_status_names_real_feed_failures_in_german_without_exception_text(config, feed_server):
+    """Feeds that really fail (a 503, an HTML page, an empty answer, a closed port, a slow server):
+    /status says what is wrong in German; the technical text stays in the store for the log and
+    `dealticker feeds`."""
+    from bot.pipeline import Pipeline
+    from tests.feedserver import Route
+
+    feed_server.routes["/down"] = Route(status=503, body=b"Service Unavailable")
+    feed_server.routes["/html"] = Route(body=b"<html><body>Not a feed</body></html>", content_type="text/html")
+    feed_server.routes["/empty"] = Route(body=b"")
+    feed_server.routes["/slow"] = Route(body=b"", delay=3)
+    with socket.socket() as free:  # a port nobody listens on
+        free.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{free.getsockname()[1]}/rss"
+    config = with_feeds(dataclasses.replace(config, poll=dataclasses.replace(config.poll, timeout_seconds=1.0)),
+                        ("Down", feed_server.url("/down")), ("Html", feed_server.url("/html")),
+                        ("Empty", feed_server.url("/empty")), ("Slow", feed_server.url("/slow")),
+                        ("Closed", closed))
+    store = Store(config.database_url)
+    store.migrate()
+    await Pipeline(config, store).poll_once()
+    status = Commands(config, store).handle(PRIVATE, "/status").plain()
+    details = [s.last_error for s in store.feed_states([(f.url, f.name) for f in config.feeds])]
+    store.close()
+
+    assert "Feeds: 5 gestört (5 Feeds)" in status
+    assert "Down: gestört – Fehlerantwort des Servers (HTTP 503); 1 Fehlversuch" in status
+    for name in ("Html", "Empty", "Slow", "Closed"):
+        line = next(line for line in status.splitlines() if line.startswith(f"• {name}: gestört – "))
+        assert line.split(" – ")[1].split(";")[0] in PROBLEMS.values()
+    assert all(details)
+    assert not [d for d in details if d in status]
+    assert not re.search(r"Error|Exception|Timeout|refused|Unavailable|failed|\berror\b", status), status

@@ -31,11 +31,12 @@ EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><lang
 def stub():
     with SlackStub() as s:
         s.add_channel(CHANNEL, "tiktok-deal")
+        s.add_user("U1", "anna", is_admin=True)  # a workspace admin: may (un)subscribe the channel
         yield s
 
 
 class SlackBot:
-    def __init__(self, config, stub, feed_server):
+    def __init__(self, config, stub, feed_server, **slack):
         self.stub, self.feed_server = stub, feed_server
         feed_server.routes["/feed.rss"] = Route(body=EMPTY)
         feed_server.routes["/other.rss"] = Route(body=EMPTY)
@@ -43,7 +44,7 @@ class SlackBot:
             with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss")),
                        ("tagesschau", feed_server.url("/other.rss"))),
             slack=SlackConfig(bot_token=stub.token, signing_secret=SECRET, api_url=stub.base_url,
-                              http_listen="127.0.0.1", http_port=0))
+                              http_listen="127.0.0.1", http_port=0, **slack))
         self.store = Store(self.config.database_url)
         self.store.migrate()
         self.platform = SlackPlatform(self.config.slack, Commands(self.config, self.store))
@@ -67,9 +68,9 @@ class SlackBot:
         self.feed_server.routes[path] = Route(body=body or feed_bytes("spiegel_wirtschaft.rss"))
         return await Pipeline(self.config, self.store).poll_once()
 
-    async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r"):
+    async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r", user: str = "U1"):
         before = len(self.stub.responses(name))
-        body = slash_command_body(command, text, channel, "U1", self.stub.response_url(name))
+        body = slash_command_body(command, text, channel, user, self.stub.response_url(name))
         status, _, _ = await deliver(self.url, body, SECRET)
         assert status == 200
         return (await wait_for(lambda: self.stub.responses(name)[before:]))[0]
@@ -244,11 +245,32 @@ def _alert_from(a):
     return Alert(id=1, title=e.title, link=e.link, source=e.source, published=e.published, summary=a.summary)
 
 
-def test_app_manifest_declares_every_slash_command_and_the_mention_event():
-    from bot.platforms.slack import SLASH
+def test_app_manifest_declares_the_command_tables_slash_commands_and_the_scopes_it_needs():
+    """config/slack-app-manifest.yml is written by hand; its slash commands (names, usage hints,
+    descriptions, in order) must be those the command table gives, and the app must serve them all."""
+    import yaml
+
+    from bot.commands import COMMANDS
+    from bot.platforms.slack import SLASH, slash_commands
     from tests.conftest import ROOT
 
-    manifest = (ROOT / "config" / "slack-app-manifest.yml").read_text(encoding="utf-8")
-    for command in SLASH:
-        assert f"- command: {command}\n" in manifest
-    assert "- app_mention" in manifest and "- chat:write" in manifest and "- commands" in manifest
+    manifest = yaml.safe_load((ROOT / "config" / "slack-app-manifest.yml").read_text(encoding="utf-8"))
+    declared = manifest["features"]["slash_commands"]
+    assert [{k: c.get(k, "") for k in ("command", "usage_hint", "description")} for c in declared] == slash_commands()
+    assert [c["command"] for c in declared] == list(SLASH)
+    umbrella = declared[-1]["description"]
+    assert all(c.name in umbrella for c in COMMANDS if c.name != "start")
+    assert {"app_mentions:read", "chat:write", "commands", "users:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
+
+
+async def test_help_on_slack_names_each_command_as_slack_users_type_it(bot):
+    """Slack has no /status or /help of ours (the names are Slack's own or shared): help says
+    "/dealticker status"; the commands with a slash command of their own keep it."""
+    from bot.commands import COMMANDS
+
+    reply = await bot.slash("/dealticker")
+    listed = [line.split(" – ")[0] for line in reply.text.splitlines()[2:]]
+    assert listed == [c.usage if c.slash else f"/dealticker {c.usage[1:]}" for c in COMMANDS]
+    assert "/dealticker status" in listed and "/latest [Anzahl] [ab Nr.]" in listed
+    assert "/dealticker help zeigt" in (await bot.slash("/dealticker", "statsu")).text

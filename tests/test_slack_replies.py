@@ -14,6 +14,7 @@ from tests.test_slack import CHANNEL, SECRET, SlackBot, wait_for
 def stub():
     with SlackStub() as s:
         s.add_channel(CHANNEL, "tiktok-deal")
+        s.add_user("U1", "anna", is_admin=True)  # a workspace admin: may (un)subscribe the channel
         yield s
 
 

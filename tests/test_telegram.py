@@ -150,6 +150,19 @@ async def test_only_group_admins_subscribe(bot, stub):
     assert bot.store.subscriptions("telegram") == [("telegram", str(group), "")]
 
 
+async def test_a_failing_admin_check_is_refused_politely_and_logged(bot, stub, caplog):
+    group, admin = -501, 7
+    stub.set_member(group, admin, "administrator")
+    stub.fail("getChatMember", 500, "Internal Server Error")
+    refused = await bot.say(group, "/subscribe", user_id=admin, chat_type="group")
+    assert refused["plain_text"].startswith("Ich konnte gerade nicht prüfen, ob du das Abo hier ändern darfst.")
+    assert "Internal" not in refused["plain_text"] and bot.store.subscriptions("telegram") == []
+    assert f"getChatMember for user {admin} in chat {group} failed" in caplog.text
+    assert stub.token not in caplog.text
+    accepted = await bot.say(group, "/subscribe", user_id=admin, chat_type="group")
+    assert "Abonniert" in accepted["plain_text"]
+
+
 async def test_forum_topic_gets_alerts_in_its_topic(bot, stub):
     forum = -1001234567890
     stub.set_member(forum, 9, "creator")
@@ -342,3 +355,18 @@ async def test_hostile_feed_text_is_escaped_in_telegram_html(bot, stub):
     assert hostile and "Bericht: TikTok & Oracle: Deal „fast fertig“" in hostile[0]["plain_text"]
     assert "&amp;" in hostile[0]["text"]
     assert stub.failures == []  # every message parsed as valid Telegram HTML
+
+
+async def test_menu_help_and_group_commands_all_come_from_the_command_table(bot, stub):
+    """What Telegram's menu shows (setMyCommands), what /help lists and what a group can call are the
+    one table in bot/commands.py: every command there, nothing else, in its order."""
+    from bot.commands import COMMANDS
+
+    assert stub.commands == [{"command": c.name, "description": c.title} for c in COMMANDS]
+    help_text = (await bot.say(ALICE, "/help"))["plain_text"]
+    assert [line.split(" – ")[0] for line in help_text.splitlines()[2:]] == [c.usage for c in COMMANDS]
+    group, admin = -600, 9
+    stub.set_member(group, admin, "administrator")
+    for c in COMMANDS:  # in a group only the CommandHandler answers: each name must be registered
+        reply = await bot.say(group, f"/{c.name}@dealticker_test_bot", user_id=admin, chat_type="group")
+        assert "kenne ich nicht" not in reply["plain_text"]

@@ -7,7 +7,7 @@ import tempfile
 from textwrap import indent
 from typing import TextIO
 
-from bot.commands import Caller, Commands
+from bot.commands import COMMANDS, Caller, Commands
 from bot.messages import Reply
 from bot.pacing import Pacer
 from bot.platforms.base import Limits
@@ -72,7 +72,8 @@ def chat_loop(commands: Commands, stdin: TextIO, stdout: TextIO, chat_id: str = 
     caller = Caller(platform="console", chat_id=chat_id)
     interactive = stdin.isatty()
     if interactive:
-        print("Dealticker-Konsole. /help zeigt die Befehle, Strg-D beendet.", file=stdout)
+        names = ", ".join(f"/{c.name}" for c in COMMANDS)
+        print(f"Dealticker-Konsole. Befehle: {names} (/help erklärt sie). Strg-D beendet.", file=stdout)
     while True:
         if interactive:
             print("> ", end="", file=stdout, flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 
 from aiohttp import ClientError, web
 from slack_bolt.async_app import AsyncApp
@@ -12,14 +13,20 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetr
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import WebhookResponse
 
-from bot.commands import Caller, Commands
+from bot.commands import COMMANDS, SLACK_UMBRELLA, Caller, Commands, command_in
 from bot.config import SlackConfig
 from bot.messages import Image, Reply, Span, fit
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
 
 log = logging.getLogger(__name__)
-SLASH = ("/latest", "/bidders", "/subscribe", "/unsubscribe", "/dealticker")
+UMBRELLA = f"/{SLACK_UMBRELLA}"
+SLASH = (*(f"/{c.name}" for c in COMMANDS if c.slash), UMBRELLA)
+# users.info answers are kept this long: a burst of /subscribe in a busy channel asks Slack once per
+# user (users.info allows about 100 calls a minute), and an admin who loses the role loses the right
+# within these 5 minutes. Failures are not kept.
+ADMIN_CACHE_SECONDS = 300.0
+ADMINS_ARE = "Admins und Inhaber des Workspace"
 SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 FALLBACK_LIMIT = 3000  # Slack advises at most 4,000 characters of top-level text
@@ -27,6 +34,15 @@ FALLBACK_LIMIT = 3000  # Slack advises at most 4,000 characters of top-level tex
 GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "channel_is_archived",
         "team_access_not_granted", "missing_scope"}
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
+
+
+def slash_commands() -> list[dict]:
+    """The slash commands config/slack-app-manifest.yml must declare, from the command table
+    (tests/test_slack.py checks the manifest against this)."""
+    umbrella = ", ".join(c.name for c in COMMANDS if c.name != "start")
+    listed = [(f"/{c.name}", c.args, c.title) for c in COMMANDS if c.slash]
+    listed.append((UMBRELLA, "latest 3", f"Alle Befehle unter einem Namen: {umbrella}"))
+    return [{"command": name, "usage_hint": hint, "description": description} for name, hint, description in listed]
 
 
 def escape(text: str) -> str:
@@ -116,6 +132,7 @@ class SlackPlatform:
         self._runner: web.AppRunner | None = None
         self._socket = None
         self.port: int | None = None
+        self._admins: dict[str, tuple[float, bool]] = {}  # user id -> (valid until, is admin or owner)
 
     async def start(self) -> None:
         try:
@@ -150,20 +167,48 @@ class SlackPlatform:
             await self._runner.cleanup()
 
     # --- commands ----------------------------------------------------------------------
-    async def _answer(self, channel: str, thread: str, text: str) -> Reply:
-        caller = Caller(self.name, channel, thread, is_admin=True, is_group=False)
+    async def _answer(self, channel: str, thread: str, text: str, user: str = "") -> Reply:
+        # A direct message with the bot (channel id D…) is the user's own chat: always allowed.
+        direct = channel.startswith("D")
+        command = command_in(text)
+        is_admin: bool | None = True
+        if command and command.admins and not direct and self.config.may_subscribe != "anyone":
+            is_admin = await self._is_admin(user, channel, command.name)
+        caller = Caller(self.name, channel, thread, is_admin=is_admin, is_group=not direct, admins_are=ADMINS_ARE)
         return await asyncio.to_thread(self.commands.handle, caller, text)
+
+    async def _is_admin(self, user: str, channel: str, command: str) -> bool | None:
+        """Whether the user is a workspace admin or owner (users.info, kept ADMIN_CACHE_SECONDS);
+        None when Slack could not tell us."""
+        now = time.monotonic()
+        if (known := self._admins.get(user)) and known[0] > now:
+            return known[1]
+        try:
+            response = await self.client.users_info(user=user)
+        except SlackApiError as exc:
+            reason = _error(exc) or f"HTTP {getattr(exc.response, 'status_code', '?')}"
+        except (ClientError, asyncio.TimeoutError, OSError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        else:
+            info = response.get("user") or {}
+            is_admin = any(bool(info.get(k)) for k in ("is_admin", "is_owner", "is_primary_owner"))
+            self._admins = {u: v for u, v in self._admins.items() if v[0] > now}  # forget the expired ones
+            self._admins[user] = (now + ADMIN_CACHE_SECONDS, is_admin)
+            return is_admin
+        log.warning("Slack users.info for user %s failed (%s): /%s in channel %s is refused for now",
+                    user or "?", reason, command, channel)
+        return None
 
     async def _on_command(self, ack, respond, command: dict) -> None:
         await ack()  # within Slack's 3 seconds, before any work
         name = command.get("command", "")
         text = (command.get("text") or "").strip()
-        line = text if name == "/dealticker" else f"{name} {text}"
-        if name == "/dealticker" and not line:
+        line = text if name == UMBRELLA else f"{name} {text}"
+        if name == UMBRELLA and not line:
             line = "help"
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         async with self.pacer.in_order(f"{channel}/{user}"):
-            reply = await self._answer(channel, "", line)
+            reply = await self._answer(channel, "", line, user)
             fallback, blocks = render_blocks(reply)
             # An ephemeral answer is seen by its user alone: it is paced as that user's own chat,
             # so a crowd asking in one channel is not answered one a second.
@@ -181,7 +226,7 @@ class SlackPlatform:
         text = _MENTION.sub("", event.get("text") or "").strip() or "help"
         channel = event.get("channel", "")
         async with self.pacer.in_order(f"{channel}/{event.get('user', '')}"):
-            reply = await self._answer(channel, "", text)
+            reply = await self._answer(channel, "", text, event.get("user", ""))
             fallback, blocks = render_blocks(reply)
             await self.pacer.reply(channel, lambda: _call(say, text=fallback, blocks=blocks,
                                                           thread_ts=event.get("thread_ts"), unfurl_links=False),
@@ -253,9 +298,15 @@ def _seconds(header) -> float:
         return 1.0
 
 
+def _error(exc: SlackApiError) -> str:
+    """Slack's error code; a 5xx from a proxy may have a plain-text body instead of JSON."""
+    data = exc.response.data if exc.response is not None else None
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
+
+
 def _translate(exc: SlackApiError) -> Exception:
     status = getattr(exc.response, "status_code", 200)
-    error = (exc.response.get("error") if exc.response is not None and exc.response.data else None) or ""
+    error = _error(exc)
     if error == "ratelimited" or status == 429:
         headers = exc.response.headers or {}
         return RetryLater(_seconds(headers.get("Retry-After") or headers.get("retry-after")), "Slack rate limit")

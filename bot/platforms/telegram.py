@@ -13,7 +13,7 @@ from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, N
                             TelegramError)
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.commands import HELP, Caller, Commands
+from bot.commands import BY_NAME, COMMANDS, Caller, Commands, command_in
 from bot.config import TelegramConfig
 from bot.messages import Reply, fit
 from bot.pacing import Pacer
@@ -21,9 +21,14 @@ from bot.platforms.base import ChatGone, ChatMoved, Limits, Rejected, RetryLater
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
-COMMANDS = ("start", "subscribe", "unsubscribe", "latest", "bidders", "help", "status")
 _TAGS = {"bold": "b", "italic": "i", "code": "code"}
 _ADMINS = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+def menu() -> list[BotCommand]:
+    """Telegram's command menu (setMyCommands): every command of the table, its help as the
+    description (Telegram allows 3 to 256 characters)."""
+    return [BotCommand(c.name, c.title[:256]) for c in COMMANDS]
 
 
 def render_html(reply: Reply, limit: int = LIMIT) -> str:
@@ -84,7 +89,7 @@ class TelegramPlatform:
         if config.api_url:
             builder = builder.base_url(config.api_url)
         self.app = builder.build()
-        self.app.add_handler(CommandHandler(list(COMMANDS), self._on_command))
+        self.app.add_handler(CommandHandler([c.name for c in COMMANDS], self._on_command))
         self.app.add_handler(CallbackQueryHandler(self._on_button))
         self.app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, self._on_command))
         self.app.add_error_handler(self._on_error)
@@ -96,8 +101,7 @@ class TelegramPlatform:
         except InvalidToken:
             raise SystemExit("Telegram rejected TELEGRAM_BOT_TOKEN (401/404): check the token from @BotFather")
         try:
-            await self.app.bot.set_my_commands([BotCommand(line.split(" ")[0][1:], line.split("– ")[-1][:256])
-                                                for line in HELP] + [BotCommand("start", "Begrüßung")])
+            await self.app.bot.set_my_commands(menu())
         except TelegramError as exc:
             log.warning("could not register the command list with Telegram (%s); running on", exc)
         for channel in self.config.channels:
@@ -129,22 +133,28 @@ class TelegramPlatform:
         chat = message.chat
         is_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
         thread = str(message.message_thread_id) if message.is_topic_message and message.message_thread_id else ""
-        is_admin = True
+        is_admin: bool | None = True
         if is_group and needs_admin:
             if message.sender_chat and message.sender_chat.id == chat.id:
                 is_admin = True  # an anonymous administrator posts as the group itself
             elif user_id is None:
                 is_admin = False
             else:
-                member = await self.app.bot.get_chat_member(chat.id, user_id)
-                is_admin = member.status in _ADMINS
+                try:
+                    member = await self.app.bot.get_chat_member(chat.id, user_id)
+                    is_admin = member.status in _ADMINS
+                except TelegramError as exc:  # Commands refuses politely; the next try asks again
+                    log.warning("Telegram getChatMember for user %s in chat %s failed (%s); the change of "
+                                "subscription is refused for now", user_id, chat.id, exc)
+                    is_admin = None
         return Caller(self.name, str(chat.id), thread, is_admin=is_admin, is_group=is_group)
 
     async def _answer(self, message: Message, user_id: int | None, text: str) -> None:
         word = text.split()[0].lstrip("/").split("@")[0].lower() if text.split() else ""
         chat_id = str(message.chat.id)
+        command = command_in(text)
         async with self.pacer.in_order(chat_id):
-            caller = await self._caller(message, user_id, needs_admin=word in ("subscribe", "unsubscribe"))
+            caller = await self._caller(message, user_id, needs_admin=bool(command and command.admins))
             reply = await asyncio.to_thread(self.commands.handle, caller, text)
             markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=cmd)]
                                            for label, cmd in reply.buttons]) if reply.buttons else None
@@ -173,7 +183,7 @@ class TelegramPlatform:
         # Answering stops the button's spinner; it is no chat message, so it skips the pacing.
         await self.pacer.reply(chat_id, lambda: _call(query.answer),
                                f"telegram chat {chat_id}: answer to button {query.data!r}", paced=False)
-        if query.data in COMMANDS and isinstance(query.message, Message):
+        if query.data in BY_NAME and isinstance(query.message, Message):
             await self._answer(query.message, query.from_user.id, f"/{query.data}")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
