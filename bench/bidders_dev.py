@@ -113,6 +113,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "config" / "dealticker.toml"))
     parser.add_argument("--show-errors", action="store_true", help="development half only")
+    parser.add_argument("--show-all-errors", action="store_true",
+                        help="both halves and the other deals' sets (once a fresh held-out set exists elsewhere)")
     parser.add_argument("--no-relevance", action="store_true")
     args = parser.parse_args()
     config = load_config(Path(args.config), env={})
@@ -128,8 +130,8 @@ def main() -> int:
     unknown = results["all"]["unknown"]
     print(f"labelled bidders not in the config ({sum(unknown.values())} mentions): "
           + ", ".join(f"{n} {c}" for n, c in unknown.most_common()))
-    if args.show_errors:
-        r = results["dev"]
+    if args.show_errors or args.show_all_errors:
+        r = results["all" if args.show_all_errors else "dev"]
         print("dev confusions (label -> found):", ", ".join(
             f"{a}->{b} {c}" for (a, b), c in r["confusion"].most_common()))
         for item, wrong in r["errors"]:
@@ -140,8 +142,9 @@ def main() -> int:
         for which in ("dev", "held-out"):
             report(f"{deal} {which}", evaluate(BidderFinder.build(other), half(deal_items, which),
                                                canonical(other)))
-        if args.show_errors:
-            for item, wrong in evaluate(BidderFinder.build(other), half(deal_items, "dev"), canonical(other))["errors"]:
+        if args.show_errors or args.show_all_errors:
+            shown = deal_items if args.show_all_errors else half(deal_items, "dev")
+            for item, wrong in evaluate(BidderFinder.build(other), shown, canonical(other))["errors"]:
                 print(f"{item['id']} {wrong}\n   T: {item['title']}\n   S: {item['teaser']}")
     if not args.no_relevance:
         from bench.relevance import evaluate as relevance

@@ -33,7 +33,7 @@ _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
 # Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
 # ("Wer kauft Tiktok? …"), spaced dashes.
 _HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
-_COMMA = re.compile(r",\s*")
+_COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
 # Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
 # "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
 _PREDICATE = ("ADJ(D)", "ADV")
@@ -153,8 +153,9 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
         if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
             soft[pos] = pos
             joiners.update([pos] if word in _JOINERS else [])
-    verbs = [pos for pos, t in tokens if t.pos.startswith("V")]
-    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV")]
+    # News text has no imperatives: a word tagged so is a name ("Triller und Centricus bieten").
+    verbs = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos != "VV(IMP)"]
+    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV") and t.pos != "VV(IMP)"]
     predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
     # Each candidate is judged within the stretch between the hard cuts and commas around it.
     commas = {p: e for p, e in soft.items() if p != e}
@@ -163,8 +164,15 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
     for b in sorted(soft):
         after = soft[b]
         left = max(last, max((e for c, e in cuts.items() if c < b), default=0))
-        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
         comma = b != after
+        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
+        if comma and not any(after <= v < right for v in predicates):
+            # A list of subjects reaches its verb: "Oracle gewinnt, Microsoft, Walmart und McCourt
+            # verlieren" cuts after "gewinnt"; "Oracle erhält 12,5 Prozent, Walmart 7,5 Prozent" does not.
+            end = min((c for c in cuts if c >= after), default=len(norm))
+            verb = min((v for v in predicates if after <= v < end), default=end)
+            if any(after <= j < verb for j in joiners):
+                right = end
         # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
         # ("… keine Antwort zu ihrem Vorschlag mit Oracle und Walmart erhalten" is one clause: its
         # auxiliary waits for the participle); an opener word a verb after it.
