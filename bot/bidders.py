@@ -22,6 +22,9 @@ _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusam
                       r"an der seite")
 # A name right after these is the buyer in someone else's phrase ("Verkauf an X", "Übernahme durch X").
 _BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
+# A name a short way after these is who the subject deals with; where the clause denies the deal
+# ("führe keine Gespräche mit Triller", "nicht an die Unicredit abgeben"), that one was turned down.
+_COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
@@ -98,10 +101,13 @@ class BidderFinder:
                 if is_title:
                     title_names[name] = None
                 role = status(clauses, start)
+                clause = next((c for c in clauses if c.start <= start < c.end), None)
+                if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],
+                                                                      self.deal_words):
+                    role = "rejected"
                 if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
                     role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's
                 if role is None and not is_title:
-                    clause = next((c for c in clauses if c.start <= start < c.end), None)
                     if clause is not None and not clause.negated and _PARTNER.search(clause.text):
                         partners.add(name)
                 if name not in found or rank(role) < rank(found[name]):
@@ -134,6 +140,16 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _denied_to(clause, before: str, deal_words: TermSet) -> bool:
+    """True where the clause refuses talks, an offer or a sale to the name after "mit"/"an" in it
+    ("keine Gespräche mit Triller", "nicht an Microsoft verkaufen"), not where it leaves a deal open
+    ("über den Verkauf an Oracle ist nicht entschieden") or gone ("Vereinbarung mit X nicht in Sicht")."""
+    if not clause.denied or clause.pending or not _COUNTERPART.search(before):
+        return False
+    return any(c[0] in ("negotiating", "bid_submitted") for c in clause.cues) or any(
+        deal_words.search(verb) for verb in clause.verbs)
 
 
 def sightings(mentions: tuple[BidderMention, ...], published, source: str, link: str,

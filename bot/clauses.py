@@ -20,6 +20,7 @@ _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split(
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
                          "might if".split())
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+_PENDING = frozenset("noch bisher bislang vorerst yet".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen".split())
 # Words that open a clause of their own, with or without a comma, when a verb follows them
@@ -56,11 +57,14 @@ class Clause:
     end: int
     # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach")
     cues: tuple[tuple[str, int, int, bool, bool], ...]
-    negated: bool
+    negated: bool  # its cues state nothing as written: negated ("kein Interesse") or asked ("ob")
+    denied: bool  # it holds a negation at all ("Mit X gab es keinen Kontakt", "nicht an X verkaufen")
+    pending: bool  # "noch nicht", "bisher nicht": a step not yet reached, the one before it holds
     conditional: bool
     planned: bool  # "sollen": a report keeps talks or a withdrawal ("soll verhandeln"), but not a done deal
     intent: bool  # "wollen" without a conditional: "will über den Kauf verhandeln" is entering talks
     text: str
+    verbs: tuple[str, ...] = ()  # its verbs' lemmas
 
 
 class ClauseReader:
@@ -112,12 +116,19 @@ class ClauseReader:
         words = [normalise(t.text) for _, t in tokens]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
             cues = [c for c in cues if c[0] != "rejected"]
-        # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
-        negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(
-            w in _NEGATING_ARTICLE and any(tokens[i][0] <= s <= tokens[min(i + 3, len(tokens) - 1)][0]
-                                           for _, s, _ in hits) for i, w in enumerate(words))
+        # "kein" negates the noun phrase it opens, up to its noun: "keine Gespräche" is negated, "kein
+        # Zeitplan für Gespräche" and "keine Antwort zu ihrem Vorschlag" are not.
+        phrases = []
+        for i, w in enumerate(words):
+            if w in _NEGATING_ARTICLE:
+                head = next((j for j in range(i + 1, min(i + 5, len(tokens))) if tokens[j][1].pos.startswith("N")),
+                            min(i + 1, len(tokens) - 1))
+                phrases.append((tokens[i][0], tokens[head][0]))
+        denied = bool(set(words) & _NEGATION or phrases)
+        negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
-            negated = False
+            negated = denied = False
+        pending = denied and bool(set(words) & _PENDING)
         # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
         conditional = bool(set(words) & _CONDITIONAL) or any(
@@ -127,7 +138,8 @@ class ClauseReader:
         planned = any(t.lemma == "sollen" for _, t in tokens) and not any(
             t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:]))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
-        return Clause(start, end, tuple(cues), negated, conditional, planned, intent, text)
+        return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")))
 
 
 def offsets(text: str) -> list[int]:
@@ -207,13 +219,21 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     rejects), where only noun-phrase cues stand the strongest of those; none where it is negated;
     interest at most where it is conditional or planned, and no approval from "sollen"."""
     clause = next((c for c in clauses if c.start <= pos < c.end), None)
-    if clause is None or clause.negated or not clause.cues:
+    if clause is None or not clause.cues:
         return None
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
     cues = [c for c in cues if c[3]] or cues
     if not cues:
         return None
     role = min((c[0] for c in cues), key=rank)
+    if clause.negated:
+        # What a negation leaves: no offer yet is still interest ("kein Angebot vor 2026", "ein
+        # Angebot liegt nicht vor"); no agreement yet is still talks ("eine Einigung gibt es bisher nicht").
+        if role == "bid_submitted" and clause.denied:
+            return "interested"
+        if role == "approved" and clause.pending:
+            return "negotiating"
+        return None
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
         return None if role in ("rejected", "withdrawn") else "interested"
     if clause.planned and role == "approved":
