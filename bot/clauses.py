@@ -22,7 +22,13 @@ _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte m
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
-_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen".split())
+# Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
+# "rechnen mit einer Freigabe").
+_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen erwarten "
+                         "warten rechnen".split())
+_COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
+# A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
+_CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
 # Words that open a clause of their own, with or without a comma, when a verb follows them
 # (and, for the coordinating ones, when one precedes them too).
 _OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
@@ -131,9 +137,9 @@ class ClauseReader:
         pending = denied and bool(set(words) & _PENDING)
         # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
-        conditional = bool(set(words) & _CONDITIONAL) or any(
-            t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and after.startswith("V"))
-            for (_, t), after in zip(tokens, pos_after))
+        conditional = bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
+            (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON) or (t.pos == "PTKZU" and after.startswith("V"))
+            for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
         planned = any(t.lemma == "sollen" for _, t in tokens) and not any(
             t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:]))
@@ -235,7 +241,9 @@ def status(clauses: list[Clause], pos: int) -> str | None:
             return "negotiating"
         return None
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
-        return None if role in ("rejected", "withdrawn") else "interested"
+        # A possible offer or talks show interest; a possible win, approval, loss or withdrawal
+        # ("wenn Mnuchin zum Zug käme", "der Abschluss wird erwartet") states nothing yet.
+        return "interested" if role in ("negotiating", "bid_submitted") else None
     if clause.planned and role == "approved":
         return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
     return role
