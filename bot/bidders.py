@@ -25,6 +25,10 @@ _BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
 # A name a short way after these is who the subject deals with; where the clause denies the deal
 # ("führe keine Gespräche mit Triller", "nicht an die Unicredit abgeben"), that one was turned down.
 _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
+# A name right after these is the one passed over where the clause states a choice: "die Entscheidung für
+# Oracle statt für Triller" turns Triller down.
+_INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
+                      r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
@@ -104,6 +108,8 @@ class BidderFinder:
                 clause = next((c for c in clauses if c.start <= start < c.end), None)
                 if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],
                                                                       self.deal_words):
+                    role = "rejected"
+                elif role == "approved" and _INSTEAD.search(norm[max(0, start - 20):start]):
                     role = "rejected"
                 if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
                     role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's

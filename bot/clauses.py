@@ -243,7 +243,8 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
         # A possible offer or talks show interest; a possible win, approval, loss or withdrawal
         # ("wenn Mnuchin zum Zug käme", "der Abschluss wird erwartet") states nothing yet.
-        return "interested" if role in ("negotiating", "bid_submitted") else None
+        wants = role in ("negotiating", "bid_submitted") or any(c[0] == "interested" for c in cues)
+        return "interested" if wants else None  # "wollen Mehrheit übernehmen" holds its own interest cue
     if clause.planned and role == "approved":
         return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
     return role
