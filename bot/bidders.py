@@ -20,8 +20,10 @@ _WORD = re.compile(r"[a-z0-9]+")
 # the one bidder its headline names.
 _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|"
                       r"an der seite")
-# A name right after these is the buyer in someone else's phrase ("Verkauf an X", "Übernahme durch X").
-_BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
+# A name right after these prepositions (with an article or one word between) stands in someone else's
+# phrase ("Verkauf an X", "Übernahme durch X", "Garantie für X"; not "mit X bieten", a partner): a plan or examination the clause's verb states is its subject's, not this name's.
+_DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
+                        r"to|by|of|for)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein)\s+)?(?:[a-z-]+\s+)?$")
 # A name a short way after these is who the subject deals with; where the clause denies the deal
 # ("führe keine Gespräche mit Triller", "nicht an die Unicredit abgeben"), that one was turned down.
 _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
@@ -111,8 +113,8 @@ class BidderFinder:
                     role = "rejected"
                 elif role == "approved" and _INSTEAD.search(norm[max(0, start - 20):start]):
                     role = "rejected"
-                if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
-                    role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's
+                if role == "interested" and any(c[3] for c in clause.cues) and self._dependent(norm, start, end):
+                    role = None  # "Peking erwägt Verkauf an Musk", "EU prüft Adnoc-Übernahme": not their plan
                 if role is None and not is_title:
                     if clause is not None and not clause.negated and _PARTNER.search(clause.text):
                         partners.add(name)
@@ -129,6 +131,13 @@ class BidderFinder:
             if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
                 found[name] = lead
         return tuple(BidderMention(name, role or story) for name, role in found.items())
+
+    def _dependent(self, norm: str, start: int, end: int) -> bool:
+        """True where the name is not the subject of its clause's verb: it stands after a preposition or
+        genitive article, or is glued to a deal word it modifies ("Adnoc-Übernahme", "Microsoft-Deal")."""
+        if norm[end:end + 1] == "-" and self.deal_words.search(norm[end + 1:].split(" ", 1)[0]):
+            return True
+        return bool(_DEPENDENT.search(norm[max(0, start - 40):start]))
 
     @staticmethod
     def _parts(title: str, teaser: str):
