@@ -137,7 +137,9 @@ class ClauseReader:
         pending = denied and bool(set(words) & _PENDING)
         # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
-        conditional = bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
+        # A question ("Steigt Microsoft bei Tiktok ein?") asks what a statement would state.
+        asked = norm[start:end + 2].rstrip().endswith("?")
+        conditional = asked or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
             (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON) or (t.pos == "PTKZU" and after.startswith("V"))
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
