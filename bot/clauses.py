@@ -48,6 +48,7 @@ _PREDICATE = ("ADJ(D)", "ADV")
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
+_NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+(?:[a-z-]+\s+)?$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
 
@@ -113,12 +114,15 @@ class ClauseReader:
             hits.append((term, pos, pos + len(normalise(t.text))))
         cues = []
         for term, s, e in hits:
+            role = self.role_of[term]
+            if role == "approved" and _NEARLY.search(norm[max(start, s - 24):s]):
+                role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed
             inside = [t for pos, t in tokens if s <= pos < e]
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
             # speaks only of the names in its own phrase.
             background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
-            cues.append((self.role_of[term], s, e, not nominal, background))
+            cues.append((role, s, e, not nominal, background))
         words = [normalise(t.text) for _, t in tokens]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
             cues = [c for c in cues if c[0] != "rejected"]
@@ -177,6 +181,8 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
     verbs = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos != "VV(IMP)"]
     full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV") and t.pos != "VV(IMP)"]
     predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
+    # Commas right after a predicate word ("Oracle vorn, …"): the left side states something.
+    closing = {pos + len(normalise(t.text)) for pos, t in tokens if t.pos.startswith(_PREDICATE)}
     # Each candidate is judged within the stretch between the hard cuts and commas around it.
     commas = {p: e for p, e in soft.items() if p != e}
     majors = sorted({0, len(norm)} | set(cuts) | set(cuts.values()) | set(commas) | set(commas.values()))
@@ -198,6 +204,13 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
         # auxiliary waits for the participle); an opener word a verb after it.
         if comma:
             keep = any(left <= v < b for v in predicates) and any(after <= v < right for v in predicates)
+            # "Eine Vereinbarung mit Oracle, Blackstone und a16z liegt auf Eis": a list of names goes on
+            # after the comma where the left side has a cue but no verb.
+            end = min((c for c in cuts if c >= after), default=len(norm))
+            first = min((v for v in verbs if after <= v < end), default=None)
+            if keep and first is not None and not any(left <= v < b for v in verbs) and (b not in closing) and any(
+                    after <= j < first for j in joiners):
+                keep = False
         elif b in joiners:
             keep = any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)
         else:
