@@ -18,7 +18,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
-                         "might if".split())
+                         "might if kann koennen can".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
@@ -49,6 +49,7 @@ _PREDICATE = ("ADJ(D)", "ADV")
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+(?:[a-z-]+\s+)?$")
+_PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
 
@@ -122,6 +123,9 @@ class ClauseReader:
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
             # speaks only of the names in its own phrase.
             background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
+            word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
+            if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
+                continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
             cues.append((role, s, e, not nominal, background))
         words = [normalise(t.text) for _, t in tokens]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
