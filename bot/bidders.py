@@ -109,6 +109,8 @@ class BidderFinder:
                     title_names[name] = None
                 role = status(clauses, start)
                 clause = next((c for c in clauses if c.start <= start < c.end), None)
+                if role is None and is_title and clause is clauses[0]:
+                    role = self._quoted(clauses, norm, names)
                 if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],
                                                                       self.deal_words):
                     role = "rejected"
@@ -132,6 +134,16 @@ class BidderFinder:
             if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
                 found[name] = lead
         return tuple(BidderMention(name, role or story) for name, role in found.items())
+
+    @staticmethod
+    def _quoted(clauses, norm: str, names: TermSet) -> str | None:
+        """A headline "Orcel: Kein Angebot vor 2026" quotes its speaker: where the speaker is a bidder and
+        the quote names no other, the quote's status is the speaker's."""
+        first = clauses[0]
+        if len(clauses) < 2 or not norm[first.end:first.end + 2].lstrip().startswith(":") or first.cues or \
+                len(_WORD.findall(first.text)) > 4 or names.search(norm[first.end:]):
+            return None
+        return min((status([c], c.start) for c in clauses[1:]), key=rank, default=None)
 
     def _dependent(self, norm: str, start: int, end: int) -> bool:
         """True where the name is not the subject of its clause's verb: it stands after a preposition or

@@ -47,7 +47,7 @@ _PREDICATE = ("ADJ(D)", "ADV")
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
-_AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
+_AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
@@ -122,8 +122,8 @@ class ClauseReader:
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
             # speaks only of the names in its own phrase.
-            background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
             word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
+            background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
             cues.append((role, s, e, not nominal, background))
