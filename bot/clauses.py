@@ -49,6 +49,8 @@ _PREDICATE = ("ADJ(D)", "ADV")
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+(?:[a-z-]+\s+)?$")
+_PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
+_FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
@@ -116,13 +118,15 @@ class ClauseReader:
         cues = []
         for term, s, e in hits:
             role = self.role_of[term]
+            word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
             if role == "approved" and _NEARLY.search(norm[max(start, s - 24):s]):
                 role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed
+            elif role == "negotiating" and (_PRELIMINARY.match(norm, word) or _FIRST.search(norm[start:word])):
+                role = "interested"  # "Vorgespräche", "vorläufige Gespräche": a first contact, not talks
             inside = [t for pos, t in tokens if s <= pos < e]
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
             # speaks only of the names in its own phrase.
-            word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
             background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made

@@ -143,7 +143,8 @@ def _join_split_verbs(tokens: list[Token], text: str = "") -> list[Token]:
     "hebt ... auf" is "aufheben". The finite verb gets the whole lemma, the particle keeps its own.
     Out of context HanTa often takes a clause-final "auf"/"ab"/"vor" for a preposition, so a particle word
     that ends its clause (sentence end or comma) counts as a particle too; and it takes a plural finite verb
-    for an infinitive ("Microsoft und Walmart legen vor"), which counts where no finite verb came before."""
+    for an infinitive ("Microsoft und Walmart legen vor") or a participle ("Perplexity bessert nach"), which
+    counts where no finite verb came before."""
     out = list(tokens)
     verb = None
     for i, t in enumerate(out):
@@ -152,7 +153,7 @@ def _join_split_verbs(tokens: list[Token], text: str = "") -> list[Token]:
             verb = None
         following = text[t.start + len(t.text):out[i + 1].start] if i + 1 < len(out) and text else ""
         last = i + 1 == len(out) or out[i + 1].initial or "," in following
-        if t.pos == "VV(FIN)" or (t.pos == "VV(INF)" and verb is None):
+        if t.pos == "VV(FIN)" or (t.pos in ("VV(INF)", "VV(PP)") and verb is None):
             verb = i
         elif verb is not None and (t.pos == "PTKVZ" or (last and t.lemma in _PARTICLES)):
             v = out[verb]
