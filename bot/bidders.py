@@ -87,8 +87,8 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [status([c], c.start) for c in clauses
-                              if _DESCRIPTION.search(c.text) or _PROCESS.match(c.text)]
+                described += [(status([c], c.start), bool(_PROCESS.match(c.text) and not _DESCRIPTION.search(c.text)))
+                              for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.match(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
@@ -123,11 +123,19 @@ class BidderFinder:
                         partners.add(name)
                 if name not in found or rank(role) < rank(found[name]):
                     found[name] = role
+        # Descriptions speak of the headline's bidders: of its single one, or, where the teaser describes
+        # as many companies as the headline names, of each in turn ("Microsoft liegt vorn, Twitter ist raus
+        # | Der Softwarekonzern verhandelt, der Kurznachrichtendienst hat seine Gespräche eingestellt").
+        companies = [role for role, process in described if not process]
         if len(title_names) == 1:
-            name = next(iter(title_names))
-            for role in described:
-                if rank(role) < rank(found[name]):
-                    found[name] = role
+            pairs = [(next(iter(title_names)), role) for role, _ in described]
+        elif len(companies) == len(title_names):
+            pairs = list(zip(title_names, companies))
+        else:
+            pairs = []
+        for name, role in pairs:
+            if rank(role) < rank(found[name]):
+                found[name] = role
         # Partners bid with the headline's subject: the bidder it names first.
         lead = found[next(iter(title_names))] if title_names else None
         for name in partners:
