@@ -18,8 +18,11 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
-                         "might if kann koennen can".split())  # "kann … übernehmen": possible, not done
+                         "might if kann koennen can solle".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+_DENYING = frozenset("ausschliessen dementieren deny".split())
+_DISPUTING = frozenset("zurueckweisen bestreiten".split())
+_CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
 # Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
@@ -142,8 +145,12 @@ class ClauseReader:
                 head = next((j for j in range(i + 1, min(i + 5, len(tokens))) if tokens[j][1].pos.startswith("N")),
                             min(i + 1, len(tokens) - 1))
                 phrases.append((tokens[i][0], tokens[head][0]))
-        denied = bool(set(words) & _NEGATION or phrases)
-        negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(a <= s <= b for a, b in phrases for _, s, _ in hits)
+        lemmas = {t.lemma for _, t in tokens}
+        # Verbs that deny what the clause names: "schließt ein Angebot aus", "dementiert Gespräche",
+        # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
+        refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
+        denied = bool(set(words) & _NEGATION or phrases or refuted)
+        negated = refuted or bool(set(words) & (_NEGATION | _QUESTION)) or any(a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
             negated = denied = False
         pending = denied and bool(set(words) & _PENDING)
