@@ -7,9 +7,11 @@ from bench.bidders_dev import canonical, evaluate, half, load
 from bot.bidders import BidderFinder
 from bot.statuses import KEYS, label
 
-# Status agreement reached on the development half of tests/data/bidders_dev.jsonl (odd ids), rounded
-# down; the held-out half (even ids) is printed, not asserted (see bench/bidders_dev.py).
-DEV_AGREEMENT_FLOOR = 0.85
+# Status agreement reached on tests/data/bidders_dev.jsonl, rounded down. The rules were first written on
+# the odd ids only; since a fresh held-out set (tests/data/bidders_holdout.jsonl, never read by the rules'
+# authors) was written, both halves are development data, and the figure that counts is the fresh set's.
+DEV_AGREEMENT_FLOOR = 0.90
+ALL_AGREEMENT_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +147,8 @@ def test_status_agreement_on_the_development_half(finder, shipped_config):
     known = canonical(shipped_config.deal)
     items = load()
     dev, held_out = (evaluate(finder, half(items, which), known) for which in ("dev", "held-out"))
+    whole = evaluate(finder, items, known)
     print(f"\nstatus agreement: development half {dev['agreement']:.3f} ({dev['agree']}/{dev['pairs']}), "
           f"held-out half {held_out['agreement']:.3f} ({held_out['agree']}/{held_out['pairs']})")
     assert dev["agreement"] >= DEV_AGREEMENT_FLOOR
+    assert whole["agreement"] >= ALL_AGREEMENT_FLOOR
