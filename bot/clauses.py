@@ -195,6 +195,7 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
     # News text has no imperatives: a word tagged so is a name ("Triller und Centricus bieten").
     verbs = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos != "VV(IMP)"]
     full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV") and t.pos != "VV(IMP)"]
+    finite = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos.endswith("(FIN)")]
     predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
     # Commas right after a predicate word ("Oracle vorn, …"): the left side states something.
     closing = {pos + len(normalise(t.text)) for pos, t in tokens if t.pos.startswith(_PREDICATE)}
@@ -227,7 +228,9 @@ def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, in
                     after <= j < first for j in joiners):
                 keep = False
         elif b in joiners:
-            keep = any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)
+            # Two finite verbs make two clauses too: "X wird Anteilseigner und soll den Handel übernehmen".
+            keep = (any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)) or (
+                any(left <= v < b for v in finite) and any(after <= v < right for v in finite))
         else:
             keep = any(after <= v < right for v in verbs)
         if not keep:
