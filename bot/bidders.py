@@ -35,7 +35,7 @@ _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|
             r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
 # abgeschlossen") speaks of the headline's single bidder too.
-_PROCESS = re.compile(r"^(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|uebernahme|"
+_PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|uebernahme|"
                       r"transaktion|verkauf|vereinbarung|einigung|abschluss)")
 _DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
                           rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b")
@@ -87,8 +87,8 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [(status([c], c.start), bool(_PROCESS.match(c.text) and not _DESCRIPTION.search(c.text)))
-                              for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.match(c.text)]
+                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)))
+                              for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the

@@ -162,8 +162,9 @@ class ClauseReader:
             (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON) or (t.pos == "PTKZU" and after.startswith("V"))
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
-        planned = any(t.lemma == "sollen" for _, t in tokens) and not any(
-            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:]))
+        # (but a deadline makes it a plan again: "bis zum 15. September sollen die Verhandlungen abgeschlossen sein")
+        planned = any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
+            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
                       tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")))
