@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
@@ -78,6 +78,7 @@ class Clause:
     intent: bool  # "wollen" without a conditional: "will über den Kauf verhandeln" is entering talks
     text: str
     verbs: tuple[str, ...] = ()  # its verbs' lemmas
+    elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
 
 
 class ClauseReader:
@@ -101,8 +102,16 @@ class ClauseReader:
         norm = normalise(part)
         tokens = [(at[t.start], t) for t in german.tokens(part)]
         cue_starts = [s for _, s, _ in self.roles.find(norm)]
-        return tuple(self._clause(norm, start, end, german, part, at)
-                     for start, end in _split(norm, tokens, cue_starts))
+        out: list[Clause] = []
+        for start, end in _split(norm, tokens, cue_starts):
+            clause = self._clause(norm, start, end, german, part, at)
+            if clause.elliptic and out and "," in norm[out[-1].end - 1:start + 1]:
+                # "Oracle soll 20 Prozent übernehmen, Walmart einsteigen": the modal verb is shared.
+                before = out[-1]
+                clause = replace(clause, conditional=clause.conditional or before.conditional,
+                                 planned=clause.planned or before.planned, intent=clause.intent or before.intent)
+            out.append(clause)
+        return tuple(out)
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -166,8 +175,9 @@ class ClauseReader:
         planned = any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
             t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
+        elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
-                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")))
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic)
 
 
 def offsets(text: str) -> list[int]:

@@ -71,3 +71,8 @@ def test_a_single_bidder_is_the_one_described(finder):
     found = {m.name: m.role for m in finder.find(
         "Walmart hält an Tiktok fest", "Man sei weiterhin interessiert, sagte ein Sprecher des Händlers.")}
     assert found == {"Walmart": "interested"}
+
+
+def test_an_elliptic_clause_shares_the_modal_verb(finder):
+    """"Bain soll 20 Prozent übernehmen, Cinven einsteigen": both are plans, neither a done deal."""
+    assert finder.status_of("Stada-Plan: Bain soll 20 Prozent übernehmen, Cinven einsteigen", "", "Cinven") is None
