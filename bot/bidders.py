@@ -21,7 +21,8 @@ _WORD = re.compile(r"[a-z0-9]+")
 _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|"
                       r"an der seite")
 # A name right after these prepositions (with an article or one word between) stands in someone else's
-# phrase ("Verkauf an X", "Übernahme durch X", "Garantie für X"; not "mit X bieten", a partner): a plan or examination the clause's verb states is its subject's, not this name's.
+# phrase ("Verkauf an X", "Übernahme durch X", "Garantie für X"; not "mit X bieten", a partner): a plan
+# or examination the clause's verb states is its subject's, not this name's.
 _DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
                         r"to|by|of|for)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein)\s+)?(?:[a-z-]+\s+)?$")
 # A name a short way after these is who the subject deals with; where the clause denies the deal
@@ -33,12 +34,13 @@ _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut")
-# A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
-# abgeschlossen") speaks of the headline's single bidder too.
-_PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|uebernahme|"
-                      r"transaktion|verkauf|vereinbarung|einigung|abschluss)")
+# A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
+# die Vereinbarung gebilligt") speaks of the headline's single bidder too.
+_PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
+                      r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
 _DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
-                          rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b")
+                          rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
+                          rf"[a-z-]*(?:{_COMPANY})\b")
 
 
 @dataclass(frozen=True)

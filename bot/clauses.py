@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
+from bot.splitting import split
 from bot.match import TermSet, normalise
 from bot.statuses import strength
 
@@ -32,26 +33,12 @@ _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beab
 _COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
 # A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
 _CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
-# Words that open a clause of their own, with or without a comma, when a verb follows them
-# (and, for the coordinating ones, when one precedes them too).
-_OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
-                     "whereas while after as".split())
-_JOINERS = frozenset("und oder aber sondern and but".split())
-# A clause opening with one of these prepositions has a phrase before its verb that is background
-# ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
-_BACKGROUND = frozenset("nach trotz wegen angesichts".split())
-# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
-# ("Wer kauft Tiktok? …"), spaced dashes.
-_HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
-_COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
-# Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
-# "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
-_PREDICATE = ("ADJ(D)", "ADV")
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
-_NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+(?:[a-z-]+\s+)?$")
+_NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
+                     r"(?:[a-z-]+\s+)?$")
 _PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
 _FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
@@ -103,7 +90,7 @@ class ClauseReader:
         tokens = [(at[t.start], t) for t in german.tokens(part)]
         cue_starts = [s for _, s, _ in self.roles.find(norm)]
         out: list[Clause] = []
-        for start, end in _split(norm, tokens, cue_starts):
+        for start, end in split(norm, tokens, cue_starts):
             clause = self._clause(norm, start, end, german, part, at)
             if clause.elliptic and out and "," in norm[out[-1].end - 1:start + 1]:
                 # "Oracle soll 20 Prozent übernehmen, Walmart einsteigen": the modal verb is shared.
@@ -159,7 +146,8 @@ class ClauseReader:
         # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
         refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
         denied = bool(set(words) & _NEGATION or phrases or refuted)
-        negated = refuted or bool(set(words) & (_NEGATION | _QUESTION)) or any(a <= s <= b for a, b in phrases for _, s, _ in hits)
+        negated = refuted or bool(set(words) & (_NEGATION | _QUESTION)) or any(
+            a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
             negated = denied = False
         pending = denied and bool(set(words) & _PENDING)
@@ -188,79 +176,6 @@ def offsets(text: str) -> list[int]:
     out = [0]
     for ch in text:
         out.append(out[-1] + width[ch])
-    return out
-
-
-def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int]]:
-    """Clause boundaries: hard punctuation always; a comma or "und" where a statement stands on both
-    sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); an opener word ("während")
-    before a verb; a background phrase ("Nach der Absage an X") before its clause's first verb."""
-    cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
-    soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
-    joiners = set()
-    for pos, t in tokens:
-        word = normalise(t.text)
-        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
-            soft[pos] = pos
-            joiners.update([pos] if word in _JOINERS else [])
-    # News text has no imperatives: a word tagged so is a name ("Triller und Centricus bieten").
-    verbs = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos != "VV(IMP)"]
-    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV") and t.pos != "VV(IMP)"]
-    finite = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos.endswith("(FIN)")]
-    predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
-    # Commas right after a predicate word ("Oracle vorn, …"): the left side states something.
-    closing = {pos + len(normalise(t.text)) for pos, t in tokens if t.pos.startswith(_PREDICATE)}
-    # Each candidate is judged within the stretch between the hard cuts and commas around it.
-    commas = {p: e for p, e in soft.items() if p != e}
-    majors = sorted({0, len(norm)} | set(cuts) | set(cuts.values()) | set(commas) | set(commas.values()))
-    last = 0  # where the clause before a candidate starts: the last cut or kept candidate
-    for b in sorted(soft):
-        after = soft[b]
-        left = max(last, max((e for c, e in cuts.items() if c < b), default=0))
-        comma = b != after
-        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
-        if comma and not any(after <= v < right for v in predicates):
-            # A list of subjects reaches its verb: "Oracle gewinnt, Microsoft, Walmart und McCourt
-            # verlieren" cuts after "gewinnt"; "Oracle erhält 12,5 Prozent, Walmart 7,5 Prozent" does not.
-            end = min((c for c in cuts if c >= after), default=len(norm))
-            verb = min((v for v in predicates if after <= v < end), default=end)
-            if any(after <= j < verb for j in joiners):
-                right = end
-        # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
-        # ("… keine Antwort zu ihrem Vorschlag mit Oracle und Walmart erhalten" is one clause: its
-        # auxiliary waits for the participle); an opener word a verb after it.
-        if comma:
-            keep = any(left <= v < b for v in predicates) and any(after <= v < right for v in predicates)
-            # "Eine Vereinbarung mit Oracle, Blackstone und a16z liegt auf Eis": a list of names goes on
-            # after the comma where the left side has a cue but no verb.
-            end = min((c for c in cuts if c >= after), default=len(norm))
-            first = min((v for v in verbs if after <= v < end), default=None)
-            if keep and first is not None and not any(left <= v < b for v in verbs) and (b not in closing) and any(
-                    after <= j < first for j in joiners):
-                keep = False
-        elif b in joiners:
-            # Two finite verbs make two clauses too: "X wird Anteilseigner und soll den Handel übernehmen".
-            keep = (any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)) or (
-                any(left <= v < b for v in finite) and any(after <= v < right for v in finite))
-        else:
-            keep = any(after <= v < right for v in verbs)
-        if not keep:
-            del soft[b]
-        else:
-            last = after
-    spans, start = [], 0
-    for b in sorted(set(cuts) | set(soft)):
-        spans.append((start, b))
-        start = cuts.get(b, soft.get(b))
-    spans.append((start, len(norm)))
-    out = []
-    for s, e in spans:
-        first = next((t for pos, t in tokens if s <= pos < e), None)
-        verb = next((v for v in verbs if s < v < e), None)
-        if first is not None and normalise(first.text) in _BACKGROUND and verb is not None:
-            out += [(s, verb), (verb, e)]
-        elif e > s:
-            out.append((s, e))
     return out
 
 
