@@ -21,6 +21,7 @@ _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split(
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
                          "might if kann koennen can solle".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+_NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
 _DISPUTING = frozenset("zurueckweisen bestreiten".split())
 _CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
@@ -142,6 +143,8 @@ class ClauseReader:
                             min(i + 1, len(tokens) - 1))
                 phrases.append((tokens[i][0], tokens[head][0]))
         lemmas = {t.lemma for _, t in tokens}
+        # "nicht nur …, sondern", "nicht zuletzt": no negation.
+        words = [w if not (w == "nicht" and after in _NOT_NEGATING) else "" for w, after in zip(words, words[1:] + [""])]
         # Verbs that deny what the clause names: "schließt ein Angebot aus", "dementiert Gespräche",
         # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
         refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))

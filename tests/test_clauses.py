@@ -76,3 +76,12 @@ def test_a_single_bidder_is_the_one_described(finder):
 def test_an_elliptic_clause_shares_the_modal_verb(finder):
     """"Bain soll 20 Prozent übernehmen, Cinven einsteigen": both are plans, neither a done deal."""
     assert finder.status_of("Stada-Plan: Bain soll 20 Prozent übernehmen, Cinven einsteigen", "", "Cinven") is None
+
+
+@pytest.mark.parametrize("title, teaser, name, expected", [
+    ("Stada-Verkauf", "Bain strebe nicht nur eine Beteiligung an, sondern wolle Stada ganz kaufen.", "Bain",
+     "interested"),
+    ("Bain: Der heimliche Gewinner im Bieterkampf um Stada", "", "Bain", "approved"),
+])
+def test_not_only_and_winners(finder, title, teaser, name, expected):
+    assert finder.status_of(title, teaser, name) == expected
