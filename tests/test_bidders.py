@@ -152,3 +152,24 @@ def test_status_agreement_on_the_development_half(finder, shipped_config):
           f"held-out half {held_out['agreement']:.3f} ({held_out['agree']}/{held_out['pairs']})")
     assert dev["agreement"] >= DEV_AGREEMENT_FLOOR
     assert whole["agreement"] >= ALL_AGREEMENT_FLOOR
+
+
+def test_a_status_holds_until_a_later_dated_report_changes_it():
+    """Reports arrive out of order (a feed polled late): the publication dates decide, and a report that
+    names the bidder without a status leaves the status as it was."""
+    from datetime import datetime, timezone
+
+    from bot.bidders import advance
+    from bot.models import Sighting
+
+    def seen(status, day):
+        return Sighting("Oracle", status, datetime(2020, 9, day, tzinfo=timezone.utc), "heise", f"l{day}", "t")
+
+    standing = advance(None, seen("negotiating", 10), True)
+    standing = advance(standing, seen("approved", 14), True)
+    standing = advance(standing, seen(None, 15), False)  # named only: the approval holds
+    assert (standing.status, standing.since.day) == ("approved", 14)
+    standing = advance(standing, seen("bid_submitted", 12), False)  # older report, polled late
+    assert (standing.status, standing.since.day, standing.articles) == ("approved", 14, 4)
+    standing = advance(standing, seen("rejected", 20), False)  # a later report changes it
+    assert (standing.status, standing.since.day) == ("rejected", 20)
