@@ -113,6 +113,9 @@ class BidderFinder:
                 clause = next((c for c in clauses if c.start <= start < c.end), None)
                 if role is None and is_title and clause is clauses[0]:
                     role = self._quoted(clauses, norm, names)
+                elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text):
+                    # "Annahmefrist beendet: Adnoc sichert sich …": the headline's topic is its bidder's status.
+                    role = status(clauses[:1], clauses[0].start)
                 if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],
                                                                       self.deal_words):
                     role = "rejected"
@@ -150,8 +153,7 @@ class BidderFinder:
         """A headline "Orcel: Kein Angebot vor 2026" quotes its speaker: where the speaker is a bidder and
         the quote names no other, the quote's status is the speaker's."""
         first = clauses[0]
-        if len(clauses) < 2 or not norm[first.end:first.end + 2].lstrip().startswith(":") or first.cues or \
-                len(_WORD.findall(first.text)) > 4 or names.search(norm[first.end:]):
+        if len(clauses) < 2 or not _topic(first, norm) or first.cues or names.search(norm[first.end:]):
             return None
         return min((status([c], c.start) for c in clauses[1:]), key=rank, default=None)
 
@@ -178,6 +180,11 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _topic(clause, norm: str) -> bool:
+    """True for a headline's short lead before a colon: a speaker ("Orcel:") or a topic ("Annahmefrist beendet:")."""
+    return norm[clause.end:clause.end + 2].lstrip().startswith(":") and len(_WORD.findall(clause.text)) <= 4
 
 
 def _denied_to(clause, before: str, deal_words: TermSet) -> bool:

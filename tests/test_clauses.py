@@ -82,6 +82,8 @@ def test_an_elliptic_clause_shares_the_modal_verb(finder):
     ("Stada-Verkauf", "Bain strebe nicht nur eine Beteiligung an, sondern wolle Stada ganz kaufen.", "Bain",
      "interested"),
     ("Bain: Der heimliche Gewinner im Bieterkampf um Stada", "", "Bain", "approved"),
+    # A headline's topic before a colon is its bidder's status where the rest states none.
+    ("Annahmefrist läuft: Bain sichert sich die Mehrheit an Stada", "", "Bain", "bid_submitted"),
 ])
 def test_not_only_and_winners(finder, title, teaser, name, expected):
     assert finder.status_of(title, teaser, name) == expected
