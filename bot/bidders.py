@@ -20,15 +20,27 @@ _WORD = re.compile(r"[a-z0-9]+")
 # the one bidder its headline names.
 _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusammen mit|buendnis|allianz|"
                       r"an der seite")
-# A name right after these is the buyer in someone else's phrase ("Verkauf an X", "Übernahme durch X").
-_BUYER_OF = re.compile(r"(?:^|\s)(?:an|durch|to|by)\s+(?:den\s+|die\s+)?$")
+# A name right after these prepositions (with an article or one word between) stands in someone else's
+# phrase ("Verkauf an X", "Übernahme durch X", "Garantie für X"; not "mit X bieten", a partner): a plan
+# or examination the clause's verb states is its subject's, not this name's.
+_DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
+                        r"to|by|of|for)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein)\s+)?(?:[a-z-]+\s+)?$")
+# A name a short way after these is who the subject deals with; where the clause denies the deal
+# ("führe keine Gespräche mit Triller", "nicht an die Unicredit abgeben"), that one was turned down.
+_COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
+# A name right after these is the one passed over where the clause states a choice: "die Entscheidung für
+# Oracle statt für Triller" turns Triller down.
+_INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
+                      r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
-            r"buendnis|milliardaer|fonds|firma|riese")
-# A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Deal ist
-# abgeschlossen") speaks of the headline's single bidder too.
-_PROCESS = re.compile(r"^(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|uebernahme|"
-                      r"transaktion|verkauf|vereinbarung|einigung|abschluss)")
-_DESCRIPTION = re.compile(rf"^(?:er|sie|es)\s|(?:^|\s)(?:der|die|das)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})\b")
+            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut")
+# A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
+# die Vereinbarung gebilligt") speaks of the headline's single bidder too.
+_PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
+                      r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
+                          rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
+                          rf"[a-z-]*(?:{_COMPANY})\b")
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,8 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [status([c], c.start) for c in clauses
-                              if _DESCRIPTION.search(c.text) or _PROCESS.match(c.text)]
+                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)))
+                              for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
@@ -98,25 +110,59 @@ class BidderFinder:
                 if is_title:
                     title_names[name] = None
                 role = status(clauses, start)
-                if role == "interested" and _BUYER_OF.search(norm[max(0, start - 8):start]):
-                    role = None  # "Peking erwägt Verkauf an Musk": the plan is the seller's, not Musk's
+                clause = next((c for c in clauses if c.start <= start < c.end), None)
+                if role is None and is_title and clause is clauses[0]:
+                    role = self._quoted(clauses, norm, names)
+                elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text):
+                    # "Annahmefrist beendet: Adnoc sichert sich …": the headline's topic is its bidder's status.
+                    role = status(clauses[:1], clauses[0].start)
+                if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],
+                                                                      self.deal_words):
+                    role = "rejected"
+                elif role == "approved" and _INSTEAD.search(norm[max(0, start - 20):start]):
+                    role = "rejected"
+                if role == "interested" and any(c[3] for c in clause.cues) and self._dependent(norm, start, end):
+                    role = None  # "Peking erwägt Verkauf an Musk", "EU prüft Adnoc-Übernahme": not their plan
                 if role is None and not is_title:
-                    clause = next((c for c in clauses if c.start <= start < c.end), None)
                     if clause is not None and not clause.negated and _PARTNER.search(clause.text):
                         partners.add(name)
                 if name not in found or rank(role) < rank(found[name]):
                     found[name] = role
+        # Descriptions speak of the headline's bidders: of its single one, or, where the teaser describes
+        # as many companies as the headline names, of each in turn ("Microsoft liegt vorn, Twitter ist raus
+        # | Der Softwarekonzern verhandelt, der Kurznachrichtendienst hat seine Gespräche eingestellt").
+        companies = [role for role, process in described if not process]
         if len(title_names) == 1:
-            name = next(iter(title_names))
-            for role in described:
-                if rank(role) < rank(found[name]):
-                    found[name] = role
+            pairs = [(next(iter(title_names)), role) for role, _ in described]
+        elif len(companies) == len(title_names):
+            pairs = list(zip(title_names, companies))
+        else:
+            pairs = []
+        for name, role in pairs:
+            if rank(role) < rank(found[name]):
+                found[name] = role
         # Partners bid with the headline's subject: the bidder it names first.
         lead = found[next(iter(title_names))] if title_names else None
         for name in partners:
             if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
                 found[name] = lead
         return tuple(BidderMention(name, role or story) for name, role in found.items())
+
+    @staticmethod
+    def _quoted(clauses, norm: str, names: TermSet) -> str | None:
+        """A headline "Orcel: Kein Angebot vor 2026" quotes its speaker: where the speaker is a bidder and
+        the quote names no other, the quote's status is the speaker's."""
+        first = clauses[0]
+        if len(clauses) < 2 or not _topic(first, norm) or first.cues or names.search(norm[first.end:]):
+            return None
+        return min((status([c], c.start) for c in clauses[1:]), key=rank, default=None)
+
+    def _dependent(self, norm: str, start: int, end: int) -> bool:
+        """True where the name is not the subject of its clause's verb: it stands after a preposition or
+        genitive article, or is glued to a deal word it modifies ("Adnoc-Übernahme", "Microsoft-Deal")."""
+        if norm[end:end + 1] == "-" and self.deal_words.search(norm[end + 1:].split(" ", 1)[0]):
+            return True
+        return bool(_DEPENDENT.search(norm[max(0, start - 40):start]))
 
     @staticmethod
     def _parts(title: str, teaser: str):
@@ -134,6 +180,21 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _topic(clause, norm: str) -> bool:
+    """True for a headline's short lead before a colon: a speaker ("Orcel:") or a topic ("Annahmefrist beendet:")."""
+    return norm[clause.end:clause.end + 2].lstrip().startswith(":") and len(_WORD.findall(clause.text)) <= 4
+
+
+def _denied_to(clause, before: str, deal_words: TermSet) -> bool:
+    """True where the clause refuses talks, an offer or a sale to the name after "mit"/"an" in it
+    ("keine Gespräche mit Triller", "nicht an Microsoft verkaufen"), not where it leaves a deal open
+    ("über den Verkauf an Oracle ist nicht entschieden") or gone ("Vereinbarung mit X nicht in Sicht")."""
+    if not clause.denied or clause.pending or not _COUNTERPART.search(before):
+        return False
+    return any(c[0] in ("negotiating", "bid_submitted") for c in clause.cues) or any(
+        deal_words.search(verb) for verb in clause.verbs)
 
 
 def sightings(mentions: tuple[BidderMention, ...], published, source: str, link: str,

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
+from bot.splitting import split
 from bot.match import TermSet, normalise
 from bot.statuses import strength
 
@@ -18,29 +19,30 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
-                         "might if".split())
+                         "might if kann koennen can solle".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+_NOT_NEGATING = frozenset("nur zuletzt only".split())
+_DENYING = frozenset("ausschliessen dementieren deny".split())
+_DISPUTING = frozenset("zurueckweisen bestreiten".split())
+_CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
+_PENDING = frozenset("noch bisher bislang vorerst yet".split())
 _QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
-_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen".split())
-# Words that open a clause of their own, with or without a comma, when a verb follows them
-# (and, for the coordinating ones, when one precedes them too).
-_OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
-                     "whereas while after as".split())
-_JOINERS = frozenset("und oder aber sondern and but".split())
-# A clause opening with one of these prepositions has a phrase before its verb that is background
-# ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
-_BACKGROUND = frozenset("nach trotz wegen angesichts".split())
-# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
-# ("Wer kauft Tiktok? …"), spaced dashes.
-_HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
-_COMMA = re.compile(r",\s*")
-# Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
-# "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
-_PREDICATE = ("ADJ(D)", "ADV")
+# Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
+# "rechnen mit einer Freigabe").
+_PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen erwarten "
+                         "warten rechnen".split())
+_COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
+# A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
+_CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
-_AFTER = re.compile(r"(?:^|\s)(?:nach|seit)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
+_AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
+_NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
+                     r"(?:[a-z-]+\s+)?$")
+_PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
+_FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
+_PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
 
@@ -56,11 +58,15 @@ class Clause:
     end: int
     # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach")
     cues: tuple[tuple[str, int, int, bool, bool], ...]
-    negated: bool
+    negated: bool  # its cues state nothing as written: negated ("kein Interesse") or asked ("ob")
+    denied: bool  # it holds a negation at all ("Mit X gab es keinen Kontakt", "nicht an X verkaufen")
+    pending: bool  # "noch nicht", "bisher nicht": a step not yet reached, the one before it holds
     conditional: bool
     planned: bool  # "sollen": a report keeps talks or a withdrawal ("soll verhandeln"), but not a done deal
     intent: bool  # "wollen" without a conditional: "will über den Kauf verhandeln" is entering talks
     text: str
+    verbs: tuple[str, ...] = ()  # its verbs' lemmas
+    elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
 
 
 class ClauseReader:
@@ -84,8 +90,16 @@ class ClauseReader:
         norm = normalise(part)
         tokens = [(at[t.start], t) for t in german.tokens(part)]
         cue_starts = [s for _, s, _ in self.roles.find(norm)]
-        return tuple(self._clause(norm, start, end, german, part, at)
-                     for start, end in _split(norm, tokens, cue_starts))
+        out: list[Clause] = []
+        for start, end in split(norm, tokens, cue_starts):
+            clause = self._clause(norm, start, end, german, part, at)
+            if clause.elliptic and out and "," in norm[out[-1].end - 1:start + 1]:
+                # "Oracle soll 20 Prozent übernehmen, Walmart einsteigen": the modal verb is shared.
+                before = out[-1]
+                clause = replace(clause, conditional=clause.conditional or before.conditional,
+                                 planned=clause.planned or before.planned, intent=clause.intent or before.intent)
+            out.append(clause)
+        return tuple(out)
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -103,31 +117,58 @@ class ClauseReader:
             hits.append((term, pos, pos + len(normalise(t.text))))
         cues = []
         for term, s, e in hits:
+            role = self.role_of[term]
+            word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
+            if role == "approved" and _NEARLY.search(norm[max(start, s - 24):s]):
+                role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed
+            elif role == "negotiating" and (_PRELIMINARY.match(norm, word) or _FIRST.search(norm[start:word])):
+                role = "interested"  # "Vorgespräche", "vorläufige Gespräche": a first contact, not talks
             inside = [t for pos, t in tokens if s <= pos < e]
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
             # speaks only of the names in its own phrase.
-            background = nominal and bool(_AFTER.search(norm[start:s]) or norm.startswith(("nach ", "seit "), s))
-            cues.append((self.role_of[term], s, e, not nominal, background))
+            background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
+            if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
+                continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
+            cues.append((role, s, e, not nominal, background))
         words = [normalise(t.text) for _, t in tokens]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
             cues = [c for c in cues if c[0] != "rejected"]
-        # "kein" negates the noun phrase it opens: "keine Antwort zu ihrem Vorschlag" does not negate it.
-        negated = bool(set(words) & (_NEGATION | _QUESTION)) or any(
-            w in _NEGATING_ARTICLE and any(tokens[i][0] <= s <= tokens[min(i + 3, len(tokens) - 1)][0]
-                                           for _, s, _ in hits) for i, w in enumerate(words))
+        # "kein" negates the noun phrase it opens, up to its noun: "keine Gespräche" is negated, "kein
+        # Zeitplan für Gespräche" and "keine Antwort zu ihrem Vorschlag" are not.
+        phrases = []
+        for i, w in enumerate(words):
+            if w in _NEGATING_ARTICLE:
+                head = next((j for j in range(i + 1, min(i + 5, len(tokens))) if tokens[j][1].pos.startswith("N")),
+                            min(i + 1, len(tokens) - 1))
+                phrases.append((tokens[i][0], tokens[head][0]))
+        lemmas = {t.lemma for _, t in tokens}
+        # "nicht nur …, sondern", "nicht zuletzt": no negation.
+        words = [w if not (w == "nicht" and after in _NOT_NEGATING) else "" for w, after in zip(words, words[1:] + [""])]
+        # Verbs that deny what the clause names: "schließt ein Angebot aus", "dementiert Gespräche",
+        # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
+        refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
+        denied = bool(set(words) & _NEGATION or phrases or refuted)
+        negated = refuted or bool(set(words) & (_NEGATION | _QUESTION)) or any(
+            a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
-            negated = False
+            negated = denied = False
+        pending = denied and bool(set(words) & _PENDING)
         # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
-        conditional = bool(set(words) & _CONDITIONAL) or any(
-            t.lemma in _PLAN_LEMMAS or (t.pos == "PTKZU" and after.startswith("V"))
-            for (_, t), after in zip(tokens, pos_after))
+        # A question ("Steigt Microsoft bei Tiktok ein?") asks what a statement would state.
+        asked = norm[start:end + 2].rstrip().endswith("?")
+        conditional = asked or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
+            (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON) or (t.pos == "PTKZU" and after.startswith("V"))
+            for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
-        planned = any(t.lemma == "sollen" for _, t in tokens) and not any(
-            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:]))
+        # (but a deadline makes it a plan again: "bis zum 15. September sollen die Verhandlungen abgeschlossen sein")
+        planned = any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
+            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
-        return Clause(start, end, tuple(cues), negated, conditional, planned, intent, text)
+        elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
+        return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic)
 
 
 def offsets(text: str) -> list[int]:
@@ -141,73 +182,31 @@ def offsets(text: str) -> list[int]:
     return out
 
 
-def _split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int]]:
-    """Clause boundaries: hard punctuation always; a comma or "und" where a statement stands on both
-    sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); an opener word ("während")
-    before a verb; a background phrase ("Nach der Absage an X") before its clause's first verb."""
-    cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
-    soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
-    joiners = set()
-    for pos, t in tokens:
-        word = normalise(t.text)
-        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
-            soft[pos] = pos
-            joiners.update([pos] if word in _JOINERS else [])
-    verbs = [pos for pos, t in tokens if t.pos.startswith("V")]
-    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV")]
-    predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
-    # Each candidate is judged within the stretch between the hard cuts and commas around it.
-    commas = {p: e for p, e in soft.items() if p != e}
-    majors = sorted({0, len(norm)} | set(cuts) | set(cuts.values()) | set(commas) | set(commas.values()))
-    last = 0  # where the clause before a candidate starts: the last cut or kept candidate
-    for b in sorted(soft):
-        after = soft[b]
-        left = max(last, max((e for c, e in cuts.items() if c < b), default=0))
-        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
-        comma = b != after
-        # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
-        # ("… keine Antwort zu ihrem Vorschlag mit Oracle und Walmart erhalten" is one clause: its
-        # auxiliary waits for the participle); an opener word a verb after it.
-        if comma:
-            keep = any(left <= v < b for v in predicates) and any(after <= v < right for v in predicates)
-        elif b in joiners:
-            keep = any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)
-        else:
-            keep = any(after <= v < right for v in verbs)
-        if not keep:
-            del soft[b]
-        else:
-            last = after
-    spans, start = [], 0
-    for b in sorted(set(cuts) | set(soft)):
-        spans.append((start, b))
-        start = cuts.get(b, soft.get(b))
-    spans.append((start, len(norm)))
-    out = []
-    for s, e in spans:
-        first = next((t for pos, t in tokens if s <= pos < e), None)
-        verb = next((v for v in verbs if s < v < e), None)
-        if first is not None and normalise(first.text) in _BACKGROUND and verb is not None:
-            out += [(s, verb), (verb, e)]
-        elif e > s:
-            out.append((s, e))
-    return out
-
-
 def status(clauses: list[Clause], pos: int) -> str | None:
     """The status the clause holding `pos` states: its strongest cue (a rejection beats the bid it
     rejects), where only noun-phrase cues stand the strongest of those; none where it is negated;
     interest at most where it is conditional or planned, and no approval from "sollen"."""
     clause = next((c for c in clauses if c.start <= pos < c.end), None)
-    if clause is None or clause.negated or not clause.cues:
+    if clause is None or not clause.cues:
         return None
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
     cues = [c for c in cues if c[3]] or cues
     if not cues:
         return None
     role = min((c[0] for c in cues), key=rank)
+    if clause.negated:
+        # What a negation leaves: no offer yet is still interest ("kein Angebot vor 2026", "ein
+        # Angebot liegt nicht vor"); no agreement yet is still talks ("eine Einigung gibt es bisher nicht").
+        if role == "bid_submitted" and clause.denied:
+            return "interested"
+        if role == "approved" and clause.pending:
+            return "negotiating"
+        return None
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
-        return None if role in ("rejected", "withdrawn") else "interested"
+        # A possible offer or talks show interest; a possible win, approval, loss or withdrawal
+        # ("wenn Mnuchin zum Zug käme", "der Abschluss wird erwartet") states nothing yet.
+        wants = role in ("negotiating", "bid_submitted") or any(c[0] == "interested" for c in cues)
+        return "interested" if wants else None  # "wollen Mehrheit übernehmen" holds its own interest cue
     if clause.planned and role == "approved":
         return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
     return role

@@ -72,7 +72,7 @@ class GermanText:
                 out.append(Token(word, lemma, tag, head, _proper(word, tag, name_like), m.start(), joined, initial,
                                  parts))
             pos = m.end()
-        return tuple(_join_split_verbs(out))
+        return tuple(_join_split_verbs(out, text))
 
     def lemmas(self, text: str, content_only: bool = True) -> list[str]:
         """Base forms, e.g. for matching configured terms whatever their inflection."""
@@ -138,18 +138,22 @@ def _shared_model():
     return HanoverTagger(MODEL)
 
 
-def _join_split_verbs(tokens: list[Token]) -> list[Token]:
+def _join_split_verbs(tokens: list[Token], text: str = "") -> list[Token]:
     """German main clauses put a verb's particle at the end: "zieht ... zurück" is "zurückziehen",
     "hebt ... auf" is "aufheben". The finite verb gets the whole lemma, the particle keeps its own.
-    Out of context HanTa often takes a clause-final "auf"/"ab" for a preposition, so a particle word
-    that ends its clause counts as a particle too."""
+    Out of context HanTa often takes a clause-final "auf"/"ab"/"vor" for a preposition, so a particle word
+    that ends its clause (sentence end or comma) counts as a particle too; and it takes a plural finite verb
+    for an infinitive ("Microsoft und Walmart legen vor") or a participle ("Perplexity bessert nach"), which
+    counts where no finite verb came before."""
     out = list(tokens)
     verb = None
     for i, t in enumerate(out):
-        if t.initial:
+        gap = text[out[i - 1].start + len(out[i - 1].text):t.start] if i and text else ""
+        if t.initial or "," in gap:
             verb = None
-        last = i + 1 == len(out) or out[i + 1].initial
-        if t.pos == "VV(FIN)":
+        following = text[t.start + len(t.text):out[i + 1].start] if i + 1 < len(out) and text else ""
+        last = i + 1 == len(out) or out[i + 1].initial or "," in following
+        if t.pos == "VV(FIN)" or (t.pos in ("VV(INF)", "VV(PP)") and verb is None):
             verb = i
         elif verb is not None and (t.pos == "PTKVZ" or (last and t.lemma in _PARTICLES)):
             v = out[verb]

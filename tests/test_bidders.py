@@ -7,9 +7,11 @@ from bench.bidders_dev import canonical, evaluate, half, load
 from bot.bidders import BidderFinder
 from bot.statuses import KEYS, label
 
-# Status agreement reached on the development half of tests/data/bidders_dev.jsonl (odd ids), rounded
-# down; the held-out half (even ids) is printed, not asserted (see bench/bidders_dev.py).
-DEV_AGREEMENT_FLOOR = 0.85
+# Status agreement reached on tests/data/bidders_dev.jsonl, rounded down. The rules were first written on
+# the odd ids only; since a fresh held-out set (tests/data/bidders_holdout.jsonl, never read by the rules'
+# authors) was written, both halves are development data, and the figure that counts is the fresh set's.
+DEV_AGREEMENT_FLOOR = 0.90
+ALL_AGREEMENT_FLOOR = 0.84
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +94,11 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
      {"Walmart": "interested", "Microsoft": "rejected"}),
     # A headline that names no bidder gives the story's status; a description refers to the headline's bidder.
     ("Tiktok-Deal abgeschlossen", "Oracle hostet künftig die Daten von Tiktok USA.", {"Oracle": "approved"}),
+    # Preliminary talks are interest, not talks (as both labelled sets read "Vorgespräche").
     ("Twitter will bei Tiktok mitmischen", "Der Kurznachrichtendienst hat Vorgespräche mit Bytedance geführt.",
-     {"Twitter": "negotiating"}),
+     {"Twitter": "interested"}),
+    ("Twitter steigt ein", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "approved"}),
+    ("Twitter will einsteigen", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "negotiating"}),
 ])
 def test_status_per_clause(finder, title, teaser, expected):
     found = names(finder.find(title, teaser))
@@ -106,7 +111,10 @@ def test_any_name_gets_a_status_by_the_same_rules(finder):
     assert finder.status_of(title, "", "Heidelberg Materials") == "approved"
     assert finder.status_of(title, "", "Holcim") == "rejected"
     assert finder.status_of("Vonovia könnte Angebot für Deutsche Wohnen nachbessern", "", "Vonovia") == "interested"
-    assert finder.status_of("Deutsche Wohnen: Kein Interesse an Gesprächen mit Vonovia", "", "Vonovia") is None
+    # The target refusing talks with a bidder turns that bidder down (tests/data/bidders_dev.md: "keine
+    # Gespräche" by the target's board is "rejected"); a bidder's own lack of interest states nothing.
+    assert finder.status_of("Deutsche Wohnen: Kein Interesse an Gesprächen mit Vonovia", "", "Vonovia") == "rejected"
+    assert finder.status_of("Vonovia: Kein Interesse an Deutsche Wohnen", "", "Vonovia") is None
     assert finder.status_of("Vonovia zieht Angebot für Deutsche Wohnen zurück", "", "Deutsche Wohnen") == "withdrawn"
     text = "Während Bain verhandelt, prüft KKR noch ein Gebot"
     assert finder.status_at(text, text.index("KKR"), text.index("KKR") + 3) == "interested"
@@ -139,6 +147,29 @@ def test_status_agreement_on_the_development_half(finder, shipped_config):
     known = canonical(shipped_config.deal)
     items = load()
     dev, held_out = (evaluate(finder, half(items, which), known) for which in ("dev", "held-out"))
+    whole = evaluate(finder, items, known)
     print(f"\nstatus agreement: development half {dev['agreement']:.3f} ({dev['agree']}/{dev['pairs']}), "
           f"held-out half {held_out['agreement']:.3f} ({held_out['agree']}/{held_out['pairs']})")
     assert dev["agreement"] >= DEV_AGREEMENT_FLOOR
+    assert whole["agreement"] >= ALL_AGREEMENT_FLOOR
+
+
+def test_a_status_holds_until_a_later_dated_report_changes_it():
+    """Reports arrive out of order (a feed polled late): the publication dates decide, and a report that
+    names the bidder without a status leaves the status as it was."""
+    from datetime import datetime, timezone
+
+    from bot.bidders import advance
+    from bot.models import Sighting
+
+    def seen(status, day):
+        return Sighting("Oracle", status, datetime(2020, 9, day, tzinfo=timezone.utc), "heise", f"l{day}", "t")
+
+    standing = advance(None, seen("negotiating", 10), True)
+    standing = advance(standing, seen("approved", 14), True)
+    standing = advance(standing, seen(None, 15), False)  # named only: the approval holds
+    assert (standing.status, standing.since.day) == ("approved", 14)
+    standing = advance(standing, seen("bid_submitted", 12), False)  # older report, polled late
+    assert (standing.status, standing.since.day, standing.articles) == ("approved", 14, 4)
+    standing = advance(standing, seen("rejected", 20), False)  # a later report changes it
+    assert (standing.status, standing.since.day) == ("rejected", 20)

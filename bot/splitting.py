@@ -1,0 +1,96 @@
+"""Where German news text splits into clauses: hard punctuation, commas and "und" between statements, openers."""
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from bot.match import normalise
+
+# Words that open a clause of their own, with or without a comma, when a verb follows them
+# (and, for the coordinating ones, when one precedes them too).
+_OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
+                     "whereas while after as".split())
+_JOINERS = frozenset("und oder aber sondern and but".split())
+# A clause opening with one of these prepositions has a phrase before its verb that is background
+# ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
+_BACKGROUND = frozenset("nach trotz wegen angesichts".split())
+# Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
+# ("Wer kauft Tiktok? …"), spaced dashes.
+_HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
+_COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
+# Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
+# "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
+_PREDICATE = ("ADJ(D)", "ADV")
+
+
+def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int]]:
+    """Clause boundaries: hard punctuation always; a comma or "und" where a statement stands on both
+    sides (so "Oracle, Silver Lake und MGX bekommen …" stays one clause); an opener word ("während")
+    before a verb; a background phrase ("Nach der Absage an X") before its clause's first verb."""
+    cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
+    soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
+    joiners = set()
+    for pos, t in tokens:
+        word = normalise(t.text)
+        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
+            soft[pos] = pos
+            joiners.update([pos] if word in _JOINERS else [])
+    # News text has no imperatives: a word tagged so is a name ("Triller und Centricus bieten").
+    verbs = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos != "VV(IMP)"]
+    full_verbs = [pos for pos, t in tokens if t.pos.startswith("VV") and t.pos != "VV(IMP)"]
+    finite = [pos for pos, t in tokens if t.pos.startswith("V") and t.pos.endswith("(FIN)")]
+    predicates = sorted(verbs + [pos for pos, t in tokens if t.pos.startswith(_PREDICATE)] + cue_starts)
+    # Commas right after a predicate word ("Oracle vorn, …"): the left side states something.
+    closing = {pos + len(normalise(t.text)) for pos, t in tokens if t.pos.startswith(_PREDICATE)}
+    # Each candidate is judged within the stretch between the hard cuts and commas around it.
+    commas = {p: e for p, e in soft.items() if p != e}
+    majors = sorted({0, len(norm)} | set(cuts) | set(cuts.values()) | set(commas) | set(commas.values()))
+    last = 0  # where the clause before a candidate starts: the last cut or kept candidate
+    for b in sorted(soft):
+        after = soft[b]
+        left = max(last, max((e for c, e in cuts.items() if c < b), default=0))
+        comma = b != after
+        right = majors[bisect_right(majors, after)] if after < len(norm) else len(norm)
+        if comma and not any(after <= v < right for v in predicates):
+            # A list of subjects reaches its verb: "Oracle gewinnt, Microsoft, Walmart und McCourt
+            # verlieren" cuts after "gewinnt"; "Oracle erhält 12,5 Prozent, Walmart 7,5 Prozent" does not.
+            end = min((c for c in cuts if c >= after), default=len(norm))
+            verb = min((v for v in predicates if after <= v < end), default=end)
+            if any(after <= j < verb for j in joiners):
+                right = end
+        # A comma needs a statement on both sides; a joiner ("und") a lexical verb on both sides
+        # ("… keine Antwort zu ihrem Vorschlag mit Oracle und Walmart erhalten" is one clause: its
+        # auxiliary waits for the participle); an opener word a verb after it.
+        if comma:
+            keep = any(left <= v < b for v in predicates) and any(after <= v < right for v in predicates)
+            # "Eine Vereinbarung mit Oracle, Blackstone und a16z liegt auf Eis": a list of names goes on
+            # after the comma where the left side has a cue but no verb.
+            end = min((c for c in cuts if c >= after), default=len(norm))
+            first = min((v for v in verbs if after <= v < end), default=None)
+            if keep and first is not None and not any(left <= v < b for v in verbs) and (b not in closing) and any(
+                    after <= j < first for j in joiners):
+                keep = False
+        elif b in joiners:
+            # Two finite verbs make two clauses too: "X wird Anteilseigner und soll den Handel übernehmen".
+            keep = (any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)) or (
+                any(left <= v < b for v in finite) and any(after <= v < right for v in finite))
+        else:
+            keep = any(after <= v < right for v in verbs)
+        if not keep:
+            del soft[b]
+        else:
+            last = after
+    spans, start = [], 0
+    for b in sorted(set(cuts) | set(soft)):
+        spans.append((start, b))
+        start = cuts.get(b, soft.get(b))
+    spans.append((start, len(norm)))
+    out = []
+    for s, e in spans:
+        first = next((t for pos, t in tokens if s <= pos < e), None)
+        verb = next((v for v in verbs if s < v < e), None)
+        if first is not None and normalise(first.text) in _BACKGROUND and verb is not None:
+            out += [(s, verb), (verb, e)]
+        elif e > s:
+            out.append((s, e))
+    return out
