@@ -12,6 +12,9 @@ from bot.statuses import KEYS, label
 # authors) was written, both halves are development data, and the figure that counts is the fresh set's.
 DEV_AGREEMENT_FLOOR = 0.90
 ALL_AGREEMENT_FLOOR = 0.84
+# The fresh set, measured once after the rules (0.669, 93/139): a floor against regressions, not a goal to
+# tune to; its errors are not looked at.
+FRESH_AGREEMENT_FLOOR = 0.64
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +155,15 @@ def test_status_agreement_on_the_development_half(finder, shipped_config):
           f"held-out half {held_out['agreement']:.3f} ({held_out['agree']}/{held_out['pairs']})")
     assert dev["agreement"] >= DEV_AGREEMENT_FLOOR
     assert whole["agreement"] >= ALL_AGREEMENT_FLOOR
+
+
+def test_status_agreement_on_the_fresh_held_out_set(finder, shipped_config):
+    from bench.bidders_dev import HOLDOUT
+
+    fresh = evaluate(finder, load(HOLDOUT), canonical(shipped_config.deal))
+    print(f"\nstatus agreement on the fresh held-out set: {fresh['agreement']:.3f} ({fresh['agree']}/{fresh['pairs']})")
+    assert fresh["agreement"] >= FRESH_AGREEMENT_FLOOR
+    assert fresh["precision"] >= 0.9  # a configured bidder found where the labels name none is rare
 
 
 def test_a_status_holds_until_a_later_dated_report_changes_it():
