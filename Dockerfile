@@ -30,8 +30,9 @@ ENV PATH=/opt/dealticker/bin:$PATH \
 VOLUME ["/data"]
 # The health and metrics server ([server] port); /healthz answers 200 while the process and database are up.
 EXPOSE 9108
-# Slim images have no curl: ask with the image's own Python. Start-up runs the migrations first.
+# Slim images have no curl: ask with the image's own Python. Start-up runs the migrations first. No spaces in
+# the arguments: podman's Docker-compatible API (docker-compose on podman) splits them there.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:9108/healthz', timeout=4)"]
+    CMD ["python", "-c", "__import__('urllib.request').request.urlopen('http://127.0.0.1:9108/healthz',timeout=4)"]
 ENTRYPOINT ["dealticker"]
 CMD ["run"]
