@@ -6,10 +6,14 @@ FROM ${PYTHON_IMAGE} AS build
 # A virtual environment copies into the final stage whole, whichever Python layout the base image has.
 RUN python3 -m venv /opt/dealticker
 WORKDIR /src
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY pyproject.toml README.md ./
+# The dependencies in a layer of their own (installed with an empty package), so that a change to the code
+# alone does not download them again.
+RUN mkdir bot && touch bot/__init__.py && /opt/dealticker/bin/pip install . && rm -r bot
 COPY bot ./bot
 # pip and setuptools are not needed at run time (12 MB).
-RUN /opt/dealticker/bin/pip install --no-cache-dir --disable-pip-version-check . \
+RUN /opt/dealticker/bin/pip install --no-deps --force-reinstall . \
     && /opt/dealticker/bin/pip uninstall --yes --quiet pip setuptools \
     && find /opt/dealticker -name __pycache__ -prune -exec rm -rf {} +
 
