@@ -10,7 +10,7 @@ from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
 from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
                                limit_for, listen_problem, url_problem, user_agent_problem)
 from bot.statuses import KEYS
-from bot.config import env_secret
+from bot.config import env_secret as _secret  # NAME or the file NAME_FILE names
 
 Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
@@ -221,19 +221,19 @@ def _platform(raw: Any, name: str, known: dict, problems: Problems) -> dict:
 
 def _telegram(raw: Any, env: dict[str, str], problems: Problems) -> TelegramConfig:
     options = _platform(raw, "telegram", _TELEGRAM, problems)
-    token = env_secret(env, "TELEGRAM_BOT_TOKEN", problems)
+    token = _secret(env, "TELEGRAM_BOT_TOKEN", problems)
     if token and not re.fullmatch(r"\d+:[\w-]{20,}", token):
         problems.append(("TELEGRAM_BOT_TOKEN", "does not look like a bot token (digits, a colon, then 35 "
                                                "characters, as @BotFather gives it)"))
     return TelegramConfig(
         token=token, api_url=env.get("TELEGRAM_API_URL") or None, webhook_url=env.get("TELEGRAM_WEBHOOK_URL") or None,
-        webhook_secret=env_secret(env, "TELEGRAM_WEBHOOK_SECRET", problems), **options)
+        webhook_secret=_secret(env, "TELEGRAM_WEBHOOK_SECRET", problems), **options)
 
 
 def _slack(raw: Any, env: dict[str, str], problems: Problems) -> SlackConfig:
     options = _platform(raw, "slack", _SLACK, problems)
-    bot, app = env_secret(env, "SLACK_BOT_TOKEN", problems), env_secret(env, "SLACK_APP_TOKEN", problems)
-    secret = env_secret(env, "SLACK_SIGNING_SECRET", problems)
+    bot, app = _secret(env, "SLACK_BOT_TOKEN", problems), _secret(env, "SLACK_APP_TOKEN", problems)
+    secret = _secret(env, "SLACK_SIGNING_SECRET", problems)
     if bot and not bot.startswith("xoxb-"):
         problems.append(("SLACK_BOT_TOKEN", "must be the bot token that starts with xoxb-"))
     if app and not app.startswith("xapp-"):
@@ -273,7 +273,7 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
         problems.append(("poll.jitter_seconds", "must be smaller than poll.interval_seconds"))
     if "user_agent" in poll and user_agent_problem(poll["user_agent"]):
         problems.append(("poll.user_agent", user_agent_problem(poll["user_agent"])))
-    env_url = env_secret(env, "DATABASE_URL", problems)
+    env_url = _secret(env, "DATABASE_URL", problems)
     database_url = env_url or bot.get("database_url") or DEFAULT_DATABASE_URL
     if database_problem(database_url):
         source = "DATABASE_URL" if env.get("DATABASE_URL", "").strip() else "DATABASE_URL_FILE"
