@@ -211,3 +211,19 @@ def _line_of(text: str, where: str) -> int:
                 start, line_no = i, i + 1
                 break
     return line_no
+
+
+def env_secret(env: dict[str, str], name: str, problems: list[tuple[str, str]]) -> str:
+    """A secret from NAME, or from the file NAME_FILE names (Docker and Compose secrets). An empty file is
+    no secret, so one Compose file can name the files of platforms that stay off."""
+    value = env.get(name, "").strip()
+    path = env.get(f"{name}_FILE", "").strip()
+    if value and path:
+        problems.append((f"{name}_FILE", f"{name} is set too — set only one of them"))
+    elif path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:  # never the text: a decode error quotes the secret's bytes
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            problems.append((f"{name}_FILE", f"cannot read {path}: {reason or exc}"))
+    return value

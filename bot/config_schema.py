@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any, Callable
 
 from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
@@ -11,6 +10,7 @@ from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
 from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
                                limit_for, listen_problem, url_problem, user_agent_problem)
 from bot.statuses import KEYS
+from bot.config import env_secret as _secret  # NAME or the file NAME_FILE names
 
 Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
@@ -209,18 +209,6 @@ def _feeds(raw: Any, problems: Problems) -> tuple[FeedConfig, ...]:
     return tuple(out)
 
 
-def _secret(env: dict[str, str], name: str, problems: Problems) -> str:
-    """A secret from NAME, or from the file NAME_FILE names (Docker and systemd secrets)."""
-    value = env.get(name, "").strip()
-    path = env.get(f"{name}_FILE", "").strip()
-    if not value and path:
-        try:
-            value = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            problems.append((f"{name}_FILE", f"cannot read {path}: {exc.strerror or exc}"))
-    return value
-
-
 def _platform(raw: Any, name: str, known: dict, problems: Problems) -> dict:
     """The options shared by both chat platforms: channels in the platform's form and a listen address."""
     options = _check_table(raw, name, known, problems)
@@ -299,10 +287,11 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
         problems.append(("poll.jitter_seconds", "must be smaller than poll.interval_seconds"))
     if "user_agent" in poll and user_agent_problem(poll["user_agent"]):
         problems.append(("poll.user_agent", user_agent_problem(poll["user_agent"])))
-    database_url = env.get("DATABASE_URL") or bot.get("database_url") or DEFAULT_DATABASE_URL
+    env_url = _secret(env, "DATABASE_URL", problems)
+    database_url = env_url or bot.get("database_url") or DEFAULT_DATABASE_URL
     if database_problem(database_url):
-        problems.append(("DATABASE_URL" if env.get("DATABASE_URL") else "bot.database_url",
-                         database_problem(database_url)))
+        source = "DATABASE_URL" if env.get("DATABASE_URL", "").strip() else "DATABASE_URL_FILE"
+        problems.append((source if env_url else "bot.database_url", database_problem(database_url)))
     if deal is None:
         deal = DealConfig(name="", subject=(), deal_terms=(), negative_terms=(), bidders=())
     return Config(
