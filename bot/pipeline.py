@@ -46,7 +46,8 @@ class Analyser:
     def __init__(self, config: Config):
         self.config = config
         self.relevance = RelevanceModel.build(config.deal)
-        self.language = LanguageDetector()
+        # Only the profiles of the languages configured or hinted by a feed, and their neighbours.
+        self.language = LanguageDetector.for_languages(config.languages + tuple(f.language for f in config.feeds))
         # The German text layer (one model per process, loaded when the poller starts) and its word
         # cache are shared by every stage that reads text through it: bidders and stories.
         self.german = GermanText()
