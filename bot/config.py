@@ -117,6 +117,13 @@ class SlackConfig:
 
 
 @dataclass(frozen=True)
+class StorageConfig:
+    """How long what the bot did is remembered ([storage])."""
+
+    delivery_retention_days: int = 90  # delivery records in a final state; see OutboxStore.purge_deliveries
+
+
+@dataclass(frozen=True)
 class Config:
     deal: DealConfig
     feeds: tuple[FeedConfig, ...]
@@ -130,6 +137,7 @@ class Config:
     database_url: str = DEFAULT_DATABASE_URL
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     source: str = ""
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
-                        FeedConfig, PollConfig, SlackConfig, TelegramConfig)
+                        FeedConfig, PollConfig, SlackConfig, StorageConfig, TelegramConfig)
 from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
                                limit_for, listen_problem, url_problem, user_agent_problem)
 from bot.statuses import KEYS
@@ -16,7 +16,7 @@ Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
 
 # Known keys per table, with the Python type expected; ranges are in bot/config_limits.py.
-_TOP = {"bot", "poll", "vocabulary", "deal", "feeds", "telegram", "slack"}
+_TOP = {"bot", "poll", "vocabulary", "deal", "feeds", "telegram", "slack", "storage"}
 _BOT = {"languages": list, "timezone": str, "retention_days": int, "story_window_hours": int,
         "summary_max_chars": int, "summary_max_sentences": int, "database_url": str}
 _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int, float),
@@ -32,6 +32,7 @@ _DEAL = {"name": str, "subject": list, "bidders": list, "threshold": (int, float
 _TELEGRAM = {"channels": list, "link_previews": bool, "webhook_listen": str, "webhook_port": int}
 _SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port": int}
 _FEED = {"name": str, "url": str, "language": str}
+_STORAGE = {"delivery_retention_days": int}
 _TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string", bool: "true or false",
                int: "a whole number", (int, float): "a number"}
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -273,6 +274,7 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
             problems.append((key, f"unknown table — known: {', '.join(sorted(_TOP))}"))
     bot = _check_table(raw.get("bot", {}), "bot", _BOT, problems)
     poll = _check_table(raw.get("poll", {}), "poll", _POLL, problems)
+    storage = _check_table(raw.get("storage", {}), "storage", _STORAGE, problems)
     # Generic German deal language, merged into the deal's own words (see _deal).
     vocabulary = _check_table(raw["vocabulary"], "vocabulary", _VOCABULARY, problems) if "vocabulary" in raw else {}
     deal = _deal(raw.get("deal"), _words(vocabulary, "vocabulary", _SHARED_LISTS, problems), problems)
@@ -295,6 +297,7 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
         deal=deal, feeds=feeds, poll=PollConfig(**poll), languages=languages or ("de",),
         timezone=timezone, database_url=database_url,
         telegram=_telegram(raw.get("telegram", {}), env, problems), slack=_slack(raw.get("slack", {}), env, problems),
+        storage=StorageConfig(**storage),
         **{k: bot[k] for k in ("retention_days", "story_window_hours", "summary_max_chars",
                                "summary_max_sentences") if k in bot},
     )

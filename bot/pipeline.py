@@ -132,6 +132,7 @@ class Pipeline:
         updated += [a for a in followed if a.id not in {u.id for u in updated + new}]
         await asyncio.to_thread(self.store.save_feed_states, new_states)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
+        await asyncio.to_thread(self.store.purge_deliveries, self.config.storage.delivery_retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
                             feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"],
                             feeds_skipped=len(states) - len(due), entries=seen, relevant=relevant,
