@@ -154,6 +154,6 @@ deliveries = Table(
     Column("digest", String(40)),  # of the content last sent or edited in: an edit that changes nothing is skipped
     UniqueConstraint("alert_id", "followup_id", "platform", "chat_id", "thread_id", name="uq_delivery"),
     Index("ix_deliveries_due", "status", "next_attempt"),
-    Index("ix_deliveries_created", "created"),  # the delivery purge (OutboxStore.purge_deliveries)
+    Index("ix_deliveries_status_created", "status", "created"),  # the delivery purge: final rows by age
     Index("ix_deliveries_chat", "platform", "chat_id"),  # drop_chat, move_chat
 )

@@ -131,7 +131,7 @@ def test_delivery_retention_defaults_to_90_days_and_unknown_storage_keys_are_ref
 
 
 NEW_INDEXES = {"alerts": ("ix_alerts_updated", ["updated"]), "followups": ("ix_followups_item_id", ["item_id"]),
-               "deliveries": ("ix_deliveries_created", ["created"])}
+               "deliveries": ("ix_deliveries_status_created", ["status", "created"])}
 
 
 def _indexes(store: Store) -> dict[str, list[str]]:

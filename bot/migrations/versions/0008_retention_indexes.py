@@ -1,6 +1,6 @@
 """Indexes the retention step and blocked chats need: stories by update time, delivery records by
-creation time (the delivery purge) and by chat (drop_chat, move_chat), follow-ups by item (deleting an
-item checks them on PostgreSQL)."""
+status and age (the delivery purge) and by chat (drop_chat, move_chat), follow-ups by item (deleting
+an item checks them on PostgreSQL)."""
 from alembic import op
 
 revision = "0008"
@@ -10,7 +10,7 @@ depends_on = None
 
 INDEXES = (
     ("ix_alerts_updated", "alerts", ["updated"]),
-    ("ix_deliveries_created", "deliveries", ["created"]),
+    ("ix_deliveries_status_created", "deliveries", ["status", "created"]),
     ("ix_deliveries_chat", "deliveries", ["platform", "chat_id"]),
     ("ix_followups_item_id", "followups", ["item_id"]),
 )
