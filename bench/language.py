@@ -82,7 +82,8 @@ def main() -> int:
     full, subset = _run(ctx, False, args.repeat), _run(ctx, True, args.repeat)
     print(f"{full['items']} development items, hint \"de\", best of {args.repeat} passes")
     for label, r in (("full", full), ("subset", subset)):
-        print(f"  {label:<7} {r['profiles']:3d} profiles   +{r['mb']:5.1f} MB RSS   built in {r['build'] * 1000:5.0f} ms"
+        print(f"  {label:<7} {r['profiles']:3d} profiles   +{r['mb']:5.1f} MB RSS   "
+              f"built in {r['build'] * 1000:5.0f} ms"
               f"   {r['ms']:5.2f} ms/item")
     differ = sum(a != b for a, b in zip(full["answers"], subset["answers"]))
     print(f"  answers that differ: {differ} of {full['items']}")

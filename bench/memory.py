@@ -57,7 +57,8 @@ def poll_memory(args) -> None:
     print(f"\n{args.feeds} feeds x {args.items} items; VmRSS in MB")
     print(f"  {'':<26} {'start':>7} {'cold peak':>10} {'warm peak':>10} {'after':>7} {'stored items':>13}")
     for label, r in sides.items():
-        last = r["flat"][-1] if r["flat"] else {"rss_kb": r["warm"]["rss_after_kb"], "stored_items": r["warm"]["stored"][0]}
+        last = r["flat"][-1] if r["flat"] else {"rss_kb": r["warm"]["rss_after_kb"],
+                                                "stored_items": r["warm"]["stored"][0]}
         print(f"  {label:<26} {r['cold']['rss_before_kb'] / 1024:7.1f} {r['cold']['peak_kb'] / 1024:10.1f} "
               f"{r['warm']['peak_kb'] / 1024:10.1f} {last['rss_kb'] / 1024:7.1f} {last['stored_items']:13d}")
     print(f"  (after = VmRSS after {args.cycles} further warm cycles; peaks are of the whole process)")

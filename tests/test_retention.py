@@ -1,13 +1,16 @@
 """Retention: old delivery records go, queued ones and a live story's own message stay; the 0008 indexes."""
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, inspect, select, text, update
 
 from bot import schema as t
-from bot.config import ConfigError, load_config
+from bot.config import ConfigError, StorageConfig, load_config
+from bot.pipeline import Pipeline
 from bot.store import Delivery, Store, utcnow
 from bot.store.outbox import FINAL
 from tests.conftest import ROOT
@@ -23,13 +26,11 @@ def _sent(store: Store, chat: str, message_id: str) -> None:
     store.finish_delivery(row.id, "sent", message_id=message_id)
 
 
-def _age(store: Store, table, days_old: timedelta, **where) -> None:
-    column = t.alerts.c.updated if table is t.alerts else table.c.created
-    query = update(table).values({column.name: utcnow() - days_old})
-    for key, value in where.items():
-        query = query.where(table.c[key] == value)
+def _age(store: Store, table, days_old: timedelta) -> None:
+    """Make every story (by its last update) or delivery record (by its creation) this old."""
+    column = "updated" if table is t.alerts else "created"
     with store.engine.begin() as conn:
-        conn.execute(query)
+        conn.execute(update(table).values({column: utcnow() - days_old}))
 
 
 def _rows(store: Store) -> list[tuple]:
@@ -45,7 +46,8 @@ def test_a_live_storys_own_message_outlives_the_retention_and_goes_with_the_stor
     _age(store, t.deliveries, OLD)
     assert store.purge_deliveries(90) == 0
     # A follow-up posted now still replies to the alert's message.
-    assert store.thread_start(Delivery(0, story.id, 1, "telegram", "1", "", "pending", 0, None, None)) == ("sent", "m1")
+    followup = Delivery(0, story.id, 1, "telegram", "1", "", "pending", 0, None, None)
+    assert store.thread_start(followup) == ("sent", "m1")
     _age(store, t.alerts, OLD)
     assert store.purge(90) == 1
     assert store.purge_deliveries(90) == 1 and _rows(store) == []
@@ -81,12 +83,6 @@ def test_purge_keeps_queued_and_recent_records_and_removes_old_final_ones(store:
 
 
 def test_the_poll_cycle_purges_with_the_configured_retention(tmp_path):
-    import asyncio
-    import dataclasses
-
-    from bot.config import StorageConfig
-    from bot.pipeline import Pipeline
-
     config = load_config(ROOT / "config" / "dealticker.toml", env={})
     config = dataclasses.replace(config, feeds=(), database_url=f"sqlite:///{tmp_path / 'p.db'}",
                                  storage=StorageConfig(delivery_retention_days=30))
@@ -127,7 +123,8 @@ def test_delivery_retention_defaults_to_90_days_and_unknown_storage_keys_are_ref
     path.write_text(SHIPPED.replace("delivery_retention_days = 90", "delivery_retention = 30"))
     with pytest.raises(ConfigError) as caught:
         load_config(path, env={})
-    assert "storage.delivery_retention: unknown option — did you mean 'delivery_retention_days'?" in caught.value.problems[0]
+    assert ("storage.delivery_retention: unknown option — did you mean 'delivery_retention_days'?"
+            in caught.value.problems[0])
 
 
 NEW_INDEXES = {"alerts": ("ix_alerts_updated", ["updated"]), "followups": ("ix_followups_item_id", ["item_id"]),
