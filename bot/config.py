@@ -130,6 +130,13 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class StorageConfig:
+    """How long what the bot did is remembered ([storage])."""
+
+    delivery_retention_days: int = 90  # delivery records in a final state; see OutboxStore.purge_deliveries
+
+
+@dataclass(frozen=True)
 class Config:
     deal: DealConfig
     feeds: tuple[FeedConfig, ...]
@@ -144,6 +151,7 @@ class Config:
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
     source: str = ""
 
 

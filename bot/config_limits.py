@@ -49,6 +49,7 @@ LIMITS: dict[str, Limit] = {
     # The purge keeps this much history; ten years outlasts any deal, and far larger values push
     # the purge's cut-off date before year 1 (OverflowError).
     "bot.retention_days": Limit(1, 3650),
+    "storage.delivery_retention_days": Limit(1, 3650),  # the same, for the delivery records
     # Outlets report one story within a day or two; a month is generous. Larger values overflow
     # the date arithmetic of story matching as well.
     "bot.story_window_hours": Limit(1, 720),

@@ -6,7 +6,7 @@ import re
 from typing import Any, Callable
 
 from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
-                        FeedConfig, PollConfig, ServerConfig, SlackConfig, TelegramConfig)
+                        FeedConfig, PollConfig, ServerConfig, SlackConfig, StorageConfig, TelegramConfig)
 from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
                                limit_for, listen_problem, url_problem, user_agent_problem)
 from bot.statuses import KEYS
@@ -16,7 +16,7 @@ Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
 
 # Known keys per table, with the Python type expected; ranges are in bot/config_limits.py.
-_TOP = {"bot", "poll", "vocabulary", "deal", "feeds", "telegram", "slack", "server"}
+_TOP = {"bot", "poll", "vocabulary", "deal", "feeds", "telegram", "slack", "server", "storage"}
 _BOT = {"languages": list, "timezone": str, "retention_days": int, "story_window_hours": int,
         "summary_max_chars": int, "summary_max_sentences": int, "database_url": str}
 _POLL = {"interval_seconds": int, "jitter_seconds": int, "timeout_seconds": (int, float),
@@ -34,6 +34,7 @@ _SLACK = {"channels": list, "unfurl_links": bool, "http_listen": str, "http_port
 SLACK_SUBSCRIBERS = ("admins", "anyone")  # [slack] may_subscribe
 _FEED = {"name": str, "url": str, "language": str}
 _SERVER = {"listen": str, "port": int}
+_STORAGE = {"delivery_retention_days": int}
 _TYPE_NAMES = {list: "a list like [\"a\", \"b\"]", dict: "a table", str: "a quoted string", bool: "true or false",
                int: "a whole number", (int, float): "a number"}
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -275,6 +276,7 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
             problems.append((key, f"unknown table — known: {', '.join(sorted(_TOP))}"))
     bot = _check_table(raw.get("bot", {}), "bot", _BOT, problems)
     poll = _check_table(raw.get("poll", {}), "poll", _POLL, problems)
+    storage = _check_table(raw.get("storage", {}), "storage", _STORAGE, problems)
     # Generic German deal language, merged into the deal's own words (see _deal).
     vocabulary = _check_table(raw["vocabulary"], "vocabulary", _VOCABULARY, problems) if "vocabulary" in raw else {}
     deal = _deal(raw.get("deal"), _words(vocabulary, "vocabulary", _SHARED_LISTS, problems), problems)
@@ -299,6 +301,7 @@ def build(raw: dict, problems: Problems, env: dict[str, str]) -> Config:
         timezone=timezone, database_url=database_url,
         telegram=_telegram(raw.get("telegram", {}), env, problems), slack=_slack(raw.get("slack", {}), env, problems),
         server=_server(raw.get("server", {}), env, problems),
+        storage=StorageConfig(**storage),
         **{k: bot[k] for k in ("retention_days", "story_window_hours", "summary_max_chars",
                                "summary_max_sentences") if k in bot},
     )

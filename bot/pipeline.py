@@ -47,7 +47,8 @@ class Analyser:
     def __init__(self, config: Config):
         self.config = config
         self.relevance = RelevanceModel.build(config.deal)
-        self.language = LanguageDetector()
+        # Only the profiles of the languages configured or hinted by a feed, and their neighbours.
+        self.language = LanguageDetector.for_languages(config.languages + tuple(f.language for f in config.feeds))
         # The German text layer (one model per process, loaded when the poller starts) and its word
         # cache are shared by every stage that reads text through it: bidders and stories.
         self.german = GermanText()
@@ -138,6 +139,7 @@ class Pipeline:
         updated += [a for a in followed if a.id not in {u.id for u in updated + new}]
         await asyncio.to_thread(self.store.save_feed_states, new_states)
         await asyncio.to_thread(self.store.purge, self.config.retention_days)
+        await asyncio.to_thread(self.store.purge_deliveries, self.config.storage.delivery_retention_days)
         report = PollReport(started=started, finished=datetime.now(timezone.utc), feeds_ok=counts["ok"],
                             feeds_unchanged=counts["not_modified"], feeds_failed=counts["error"],
                             feeds_skipped=len(states) - len(due), entries=seen, relevant=relevant,

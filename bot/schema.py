@@ -36,6 +36,7 @@ alerts = Table(
     Column("reasons", Text, nullable=False, default="[]"),
     Column("version", Integer, nullable=False, default=1),
     Index("ix_alerts_published", "published"),
+    Index("ix_alerts_updated", "updated"),  # the retention step finds old stories by it
 )
 
 items = Table(
@@ -113,6 +114,7 @@ followups = Table(
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("facts", Text, nullable=False),  # bot.followups.Fact list as JSON
     Column("created", DateTime(timezone=True), nullable=False),
+    Index("ix_followups_item_id", "item_id"),  # deleting an item checks its follow-ups (PostgreSQL)
 )
 
 subscriptions = Table(
@@ -152,4 +154,6 @@ deliveries = Table(
     Column("digest", String(40)),  # of the content last sent or edited in: an edit that changes nothing is skipped
     UniqueConstraint("alert_id", "followup_id", "platform", "chat_id", "thread_id", name="uq_delivery"),
     Index("ix_deliveries_due", "status", "next_attempt"),
+    Index("ix_deliveries_status_created", "status", "created"),  # the delivery purge: final rows by age
+    Index("ix_deliveries_chat", "platform", "chat_id"),  # drop_chat, move_chat
 )

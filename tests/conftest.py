@@ -112,3 +112,27 @@ def start_dealticker(tmp_path: Path, feeds: list[tuple[str, str]], env: dict[str
     log = open(tmp_path / log_name, "w")
     return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare_store(request, tmp_path):
+    """A store on an empty database (no migration run yet); on PostgreSQL in its own schema, dropped afterwards."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'bare.db'}")
+        yield s
+        s.close()
+        return
+    reason = _pg_available()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield s
+    s.close()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

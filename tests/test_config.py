@@ -141,7 +141,7 @@ def test_secrets_come_from_the_environment_or_a_file_and_never_show(tmp_path):
 # Values the check once let through, after which `poll` crashed or no alert was ever sent:
 # (text in the shipped file, its replacement, the option the problem must name, text on the named line).
 NONSENSE = [
-    ("retention_days = 90", "retention_days = 1000000000", "bot.retention_days", None),
+    ("\nretention_days = 90", "\nretention_days = 1000000000", "bot.retention_days", None),
     ("story_window_hours = 48", "story_window_hours = 1000000000000", "bot.story_window_hours", None),
     ("interval_seconds = 600", "interval_seconds = 1000000000000000", "poll.interval_seconds", None),
     ("threshold = 0.7", "threshold = 7", "deal.threshold", None),

@@ -252,7 +252,10 @@ class NewsStore(StoreBase):
             conn.execute(delete(t.mentions).where(t.mentions.c.item_id.in_(item_ids)))
             conn.execute(delete(t.followups).where(t.followups.c.alert_id.in_(old)))
             conn.execute(delete(t.items).where(t.items.c.alert_id.in_(old)))
-            return conn.execute(delete(t.alerts).where(t.alerts.c.updated < cutoff)).rowcount
+            purged = conn.execute(delete(t.alerts).where(t.alerts.c.updated < cutoff)).rowcount
+        if purged:
+            log.info("purged %d stories not updated for %d days, with their items", purged, retention_days)
+        return purged
 
     # --- meta ------------------------------------------------------------------------
     def set_meta(self, key: str, value: dict) -> None:

@@ -1,6 +1,7 @@
 """Subscriptions and the delivery outbox: one row per (alert, chat), claimed before sending."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -10,7 +11,12 @@ from bot import schema as t
 from bot.match import normalise
 from bot.store.base import StoreBase, _utc, utcnow
 
+log = logging.getLogger(__name__)
 STALE_CLAIM = timedelta(minutes=5)
+# Delivery statuses: still being worked on, and done with (kept only as a record, then purged).
+QUEUED = ("pending", "sending")
+FINAL = ("sent", "failed", "uncertain")
+PURGE_BATCH = 5_000  # rows per transaction: a long purge never holds the writers back for long
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,33 @@ class OutboxStore(StoreBase):
             return [(p, n, _utc(oldest)) for p, n, oldest in conn.execute(
                 select(d.platform, func.count(), func.min(d.created)).where(d.status == "pending")
                 .group_by(d.platform))]
+
+    def purge_deliveries(self, retention_days: int, batch: int = PURGE_BATCH) -> int:
+        """Delete delivery records done with (FINAL) and created more than `retention_days` ago, a batch per
+        transaction; returns how many went.
+
+        Kept whatever their age: rows still queued or waiting for an edit, and a story's own message
+        (followup_id 0) for as long as the story is stored. Its follow-ups reply to that message id
+        (thread_start), a later report edits it, and a chat following chosen bidders is sent a story
+        only if no such row exists (_late_matches): without it the chat would get the story again.
+        Once the story itself is purged (bot.retention_days) its rows go too."""
+        d = t.deliveries.c
+        cutoff = utcnow() - timedelta(days=retention_days)
+        story_kept = exists().where(t.alerts.c.id == d.alert_id)
+        done = (d.created < cutoff) & d.status.in_(FINAL) & d.needs_edit.is_(False) & (
+            (d.followup_id != 0) | ~story_kept)
+        purged = 0
+        while True:
+            with self.engine.begin() as conn:
+                ids = conn.execute(select(d.id).where(done).limit(batch)).scalars().all()
+                if ids:
+                    conn.execute(delete(t.deliveries).where(d.id.in_(ids)))
+            purged += len(ids)
+            if len(ids) < batch:
+                break
+        if purged:
+            log.info("purged %d delivery records older than %d days", purged, retention_days)
+        return purged
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
