@@ -198,3 +198,15 @@ def database_problem(url: str) -> str | None:
     except ArgumentError:
         return "is not a database URL — e.g. sqlite:///data/dealticker.db or postgresql+psycopg://user@host/db"
     return None if backend in DATABASES else f"must be an SQLite or PostgreSQL URL, not {backend}"
+
+
+def term_problem(term: str) -> str | None:
+    if not re.search(r"\w", term.strip("*$ ")):  # re keeps the compiled pattern
+        return "must contain a letter or digit (a bare * or $ would match everything)"
+    return LIMITS["term"].problem(term)
+
+
+def language_problem(code: str) -> str | None:
+    known = known_languages()
+    return None if code in known else (f"unknown language {code!r} — use a code langdetect knows: "
+                                       f"{', '.join(sorted(known))}")

@@ -5,12 +5,12 @@ import json
 import re
 from typing import Any, Callable
 
-from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig,
-                        FeedConfig, PollConfig, ServerConfig, SlackConfig, StorageConfig, TelegramConfig)
-from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_languages, known_time_zones,
-                               limit_for, listen_problem, url_problem, user_agent_problem)
-from bot.statuses import KEYS
+from bot.config import (DEFAULT_DATABASE_URL, BidderConfig, Config, DealConfig, FeedConfig, PollConfig,
+                        ServerConfig, SlackConfig, StorageConfig, TelegramConfig)
 from bot.config import env_secret as _secret  # NAME or the file NAME_FILE names
+from bot.config_limits import (CHANNEL_FORMS, LIMITS, database_problem, known_time_zones, language_problem,
+                               limit_for, listen_problem, term_problem, url_problem, user_agent_problem)
+from bot.statuses import KEYS
 
 Problems = list[tuple[str, str]]
 Check = Callable[[str], "str | None"]
@@ -73,13 +73,7 @@ def _check_table(raw: Any, where: str, known: dict, problems: Problems) -> dict:
     return out
 
 
-def _term_problem(term: str) -> str | None:
-    if not re.search(r"\w", term.strip("*$ ")):  # re keeps the compiled pattern
-        return "must contain a letter or digit (a bare * or $ would match everything)"
-    return LIMITS["term"].problem(term)
-
-
-def _strings(value: list, where: str, problems: Problems, check: Check | None = _term_problem) -> tuple[str, ...]:
+def _strings(value: list, where: str, problems: Problems, check: Check | None = term_problem) -> tuple[str, ...]:
     good = []
     for i, item in enumerate(value):
         problem = (f"must be a non-empty string, not {item!r}" if not isinstance(item, str) or not item.strip()
@@ -95,7 +89,7 @@ def _weights(value: dict, where: str, problems: Problems, negative: bool) -> tup
     out, limit = [], LIMITS[f"{where}[]"]
     for term, weight in value.items():
         path = _key(where, term)
-        problem = _term_problem(term)
+        problem = term_problem(term)
         if problem:
             problems.append((path, problem))
         elif isinstance(weight, bool) or not isinstance(weight, (int, float)):
@@ -174,12 +168,6 @@ def _deal(raw: Any, vocabulary: dict, problems: Problems) -> DealConfig | None:
                       roles=_roles(d.get("roles", {}), problems), **{**own, **merged})
 
 
-def _language_problem(code: str) -> str | None:
-    known = known_languages()
-    return None if code in known else (f"unknown language {code!r} — use a code langdetect knows: "
-                                       f"{', '.join(sorted(known))}")
-
-
 def _feeds(raw: Any, problems: Problems) -> tuple[FeedConfig, ...]:
     if not isinstance(raw, list) or not raw:
         problems.append(("feeds", "needs at least one [[feeds]] entry with name and url"))
@@ -204,8 +192,8 @@ def _feeds(raw: Any, problems: Problems) -> tuple[FeedConfig, ...]:
                 problems.append((f"{where}.{field}", f"{value[:100]} is listed twice"))
             seen.add(value)
         language = f["language"].lower() if "language" in f else None
-        if language is not None and _language_problem(language):
-            problems.append((f"{where}.language", _language_problem(language)))
+        if language is not None and language_problem(language):
+            problems.append((f"{where}.language", language_problem(language)))
         out.append(FeedConfig(name=name, url=url, language=language))
     return tuple(out)
 
@@ -262,7 +250,7 @@ def _server(raw: Any, env: dict[str, str], problems: Problems) -> ServerConfig:
 
 def _languages(bot: dict, problems: Problems) -> tuple[str, ...]:
     codes = tuple(s.lower() for s in _strings(bot.get("languages", ["de"]), "bot.languages", problems,
-                                             lambda code: _language_problem(code.lower())))
+                                             lambda code: language_problem(code.lower())))
     if "languages" in bot and not bot["languages"]:
         problems.append(("bot.languages", "needs at least one language code, e.g. [\"de\"]"))
     if len(set(codes)) < len(codes):
