@@ -46,7 +46,7 @@ class Leadership:
         standing = await asyncio.to_thread(self.lock.check)
         if standing.instances != self.instances:
             if self.lock.shared:
-                log.info("%d instances share this database", standing.instances)
+                log.info("instances sharing this database: %d", standing.instances)
             self.instances = standing.instances
             for platform in self.platforms.values():
                 platform.pacer.share(standing.instances)

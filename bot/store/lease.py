@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
@@ -11,6 +13,7 @@ log = logging.getLogger(__name__)
 # so that deployments (or test runs) in other schemas of the same database do not see each other.
 LEADER_KEY = 0x44540001  # held by the one instance that polls and receives Telegram updates
 MEMBER_KEY = 0x44540002  # held shared by every running instance, to count them
+MIGRATE_KEY = 0x44540003  # held while one instance migrates: two started together take turns
 _SCHEMA = "hashtext(current_schema())"
 
 
@@ -73,3 +76,18 @@ class InstanceLock:
                 conn.close()
             except Exception:  # a connection that is already broken has nothing left to release
                 pass
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """Two instances started at once (Compose with two replicas) would both run the migrations and
+    the standings rebuild: on PostgreSQL the second waits here, then finds nothing left to do."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"SELECT pg_advisory_lock({MIGRATE_KEY}, {_SCHEMA})"))
+        try:
+            yield
+        finally:
+            conn.execute(text(f"SELECT pg_advisory_unlock({MIGRATE_KEY}, {_SCHEMA})"))
