@@ -12,10 +12,15 @@ from bot.store.base import StoreBase, utcnow
 
 STALE_CLAIM = timedelta(minutes=5)
 # On PostgreSQL, where several instances deliver, a chat belongs to whichever instance touched one of
-# its rows (lease or send) within the last CHAT_HOLD: longer than a group's gap between two messages
-# (3.3 s at 20 a minute), so two instances never post to one chat faster than one would. It is also
+# its rows (lease or send) within the last CHAT_HOLD: far longer than a group's gap between two
+# messages (3.3 s at 20 a minute), so two instances never post to one chat faster than one would,
+# and long enough for an instance to work a whole lease batch before its leases lapse. It is also
 # how long a killed instance's leased but unsent rows wait before a survivor takes them.
-CHAT_HOLD = timedelta(seconds=10)
+CHAT_HOLD = timedelta(seconds=30)
+# Chats leased at a time: as many as an instance works well within CHAT_HOLD (128 chats of 2
+# messages at half of Telegram's 30/s take about 19 s), while the others lease the rest meanwhile.
+# Fewer made a lone instance slower (each round waits for its slowest chat): bench/instances.py.
+LEASE_CHATS = 128
 # The head (oldest due row) of each chat nobody else holds, locked with SKIP LOCKED: two instances
 # claiming at the same moment lock different heads and so take different chats, without waiting for
 # each other. A head another instance has meanwhile leased fails the row's own conditions when
@@ -163,7 +168,7 @@ class OutboxStore(StoreBase):
     def claim_due(self, platforms: list[str], chats: int = 500, mine: list[str] = ()) -> list[Delivery]:
         """The due rows to work on now. SQLite (one instance): due_deliveries, as ever. PostgreSQL
         (maybe several instances): every due row of up to `chats` chats that no other instance
-        holds, leased by stamping `claimed` with a value that is this call's alone. Whole chats, so
+        holds (at most LEASE_CHATS), leased by stamping `claimed` with a value that is this call's alone. Whole chats, so
         one chat's rows go out from one instance, in order and under one pacer; a lease needs no new
         column and no clean-up: it lapses CHAT_HOLD after the chat's last touch. `mine`: the chats
         ("platform:chat") this instance touched within CHAT_HOLD, which it may take again at once.
@@ -172,7 +177,7 @@ class OutboxStore(StoreBase):
         if self.engine.dialect.name != "postgresql":
             return self.due_deliveries(platforms, chats)
         now = utcnow()
-        params = {"platforms": list(platforms), "now": now, "idle": now - CHAT_HOLD, "chats": chats,
+        params = {"platforms": list(platforms), "now": now, "idle": now - CHAT_HOLD, "chats": min(chats, LEASE_CHATS),
                   "mine": list(mine)}
         with self.engine.begin() as conn:
             heads = conn.execute(_HEADS, params).scalars().all()
