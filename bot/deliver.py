@@ -86,6 +86,8 @@ class Deliverer:
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)
         await asyncio.gather(*(self._chat_queue(chat_rows, alerts, followups) for chat_rows in by_chat.values()))
+        if self._stop.is_set() and rows[0].lease is not None:
+            await asyncio.to_thread(self.store.release_lease, rows[0].lease)
         return len(rows)
 
     async def _chat_queue(self, rows: list[Delivery], alerts: dict[int, Alert],

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import create_engine, insert, select, text, update
 
 from bot import schema
+from bot.leader import Leadership
 from bot.store import Store, utcnow
-from bot.store.lease import InstanceLock
+from bot.store.lease import LEADER_KEY, InstanceLock
 from bot.store.outbox import CHAT_HOLD
 from tests.conftest import PG_URL, _pg_available, start_dealticker
 from tests.telegram_stub import TelegramStub
@@ -81,6 +82,35 @@ def test_one_leader_at_a_time_and_a_new_one_when_its_session_ends(pg_url, tmp_pa
     lone = Store(f"sqlite:///{tmp_path / 'lone.db'}")
     assert InstanceLock(lone.engine).check().leader
     lone.close()
+
+
+async def test_a_leader_whose_session_is_cut_stops_polling_and_takes_the_lock_again(pg_url):
+    store = Store(pg_url)
+    events: list[str] = []
+
+    async def gain() -> None:
+        events.append("poll")
+
+    async def loss() -> None:
+        events.append("stop polling")
+
+    leadership = Leadership(store, {}, gain, loss)
+    lock = leadership.lock
+    try:
+        assert await leadership.confirm()
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:  # what a database restart or a dropped connection does
+            assert conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = :key AND objid = hashtext(:schema)::oid"),
+                {"key": LEADER_KEY, "schema": pg_url.rsplit("%3D", 1)[1]}).scalar() == 1
+        admin.dispose()
+        assert not await leadership.confirm()  # noticed at the next check (or before a poll)
+        assert await leadership.confirm()  # a fresh session, and the lock is free
+        assert events == ["poll", "stop polling", "poll"]
+    finally:
+        lock.release()
+        store.close()
 
 
 def test_two_instances_started_together_migrate_one_after_the_other(pg_url):

@@ -36,6 +36,7 @@ class InstanceLock:
         self.shared = engine.dialect.name == "postgresql"
         self._conn: Connection | None = None
         self._leader = False
+        self._instances = 1
 
     def check(self) -> Standing:
         """Take the leader lock if it is free, confirm it if held; count the live instances. A
@@ -63,9 +64,10 @@ class InstanceLock:
             log.warning("lost the connection holding the instance locks (%s: %s); trying again",
                         type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
             self.release()
-            return Standing(False, 1)
-        self._leader = bool(mine)
-        return Standing(self._leader, max(1, int(members)))
+            return Standing(False, self._instances)  # the others still run: keep sharing the rate
+        self._leader, self._instances = bool(mine), max(1, int(members))
+        return Standing(self._leader, self._instances)
+
 
     def release(self) -> None:
         """Give up both locks (closing the session releases them)."""

@@ -186,6 +186,14 @@ class OutboxStore(StoreBase):
             leased = conn.execute(_LEASE, {**params, "heads": heads}).all()
         return sorted((Delivery(*row, lease=now) for row in leased), key=lambda r: (r.alert_id, r.id))
 
+    def release_lease(self, lease: datetime) -> None:
+        """A stopping instance hands its unsent leased rows on at once rather than after CHAT_HOLD;
+        the chats it did post to stay held by those rows' own stamps."""
+        d = t.deliveries.c
+        with self.engine.begin() as conn:
+            conn.execute(update(t.deliveries).where((d.claimed == lease) & d.status.in_(("pending", "sent")))
+                         .values(claimed=None))
+
     def thread_start(self, row: Delivery) -> tuple[str, str | None] | None:
         """(status, message id) of the story's own message in this row's chat; None if it never had one."""
         d = t.deliveries.c
