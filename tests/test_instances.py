@@ -154,7 +154,7 @@ def test_two_instances_claim_whole_chats_never_the_same(pg_url):
 
     def claim(name: str, store: Store, gate: threading.Barrier) -> None:
         gate.wait()
-        claimed[name] = store.claim_due(["telegram"], chats=120)
+        claimed[name] = store.claim_due(["telegram"], 120)
 
     gate = threading.Barrier(2)
     threads = [threading.Thread(target=claim, args=(n, s, gate)) for n, s in (("a", first), ("b", second))]
@@ -201,15 +201,16 @@ def test_leader_killed_during_fan_out(tmp_path, pg_url):
     store.migrate()
     for chat in CHATS:
         store.subscribe("telegram", chat)
+    procs: list[subprocess.Popen] = []
     with TelegramStub() as stub:
         stub.limit_rate(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
         port = stub.port
-        leader = _start(tmp_path, stub, pg_url, "leader", "127.0.0.1")
-        follower = None
         try:
+            procs.append(leader := _start(tmp_path, stub, pg_url, "leader", "127.0.0.1"))
             _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
-            follower = _start(tmp_path, stub, pg_url, "follower", "localhost")
-            _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60, "the second one joins")
+            procs.append(follower := _start(tmp_path, stub, pg_url, "follower", "localhost"))
+            _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60,
+                  "the second one joins")
             stub.push_message(ASKER, "/help")
             _wait(lambda: stub.sent(ASKER), 30, "the leader answers /help")
             _wait(lambda: stub.hosts_of("sendMessage").count(f"localhost:{port}") >= 20, 60,
@@ -218,19 +219,19 @@ def test_leader_killed_during_fan_out(tmp_path, pg_url):
             conflicts_before_kill = [f for f in stub.failures if f["status"] == 409]
             leader.send_signal(signal.SIGKILL)
             leader.wait(10)
-        finally:
-            leader.kill()
-        killed_at = len(stub.sent())
-        (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
-        stub.push_message(ASKER, "/help")
-        try:
+            killed_at = len(stub.sent())
+            (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
+            stub.push_message(ASKER, "/help")
             frist = lambda: sum("Frist" in m["text"] for m in stub.sent())  # noqa: E731
             _wait(lambda: frist() >= len(CHATS) and not store.delivery_counts().get("pending"), 120,
                   "the survivor polls the new item and delivers everything")
             time.sleep(1.5)  # anything sent twice would arrive now
-        finally:
             follower.send_signal(signal.SIGTERM)
             follower.wait(30)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
     assert killed_at < len(CHATS), "the fan-out finished before the kill"
     assert not conflicts_before_kill and set(hosts_before_kill) == {f"127.0.0.1:{port}"}, \
         "only the leader may take updates"

@@ -165,20 +165,20 @@ class OutboxStore(StoreBase):
         with self.engine.connect() as conn:
             return [Delivery(*row) for row in conn.execute(query)]
 
-    def claim_due(self, platforms: list[str], chats: int = 500, mine: list[str] = ()) -> list[Delivery]:
-        """The due rows to work on now. SQLite (one instance): due_deliveries, as ever. PostgreSQL
-        (maybe several instances): every due row of up to `chats` chats that no other instance
-        holds (at most LEASE_CHATS), leased by stamping `claimed` with a value that is this call's alone. Whole chats, so
-        one chat's rows go out from one instance, in order and under one pacer; a lease needs no new
-        column and no clean-up: it lapses CHAT_HOLD after the chat's last touch. `mine`: the chats
-        ("platform:chat") this instance touched within CHAT_HOLD, which it may take again at once.
-        Stamps come from each instance's clock: instances need clocks in step (NTP) to well
-        under CHAT_HOLD."""
+    def claim_due(self, platforms: list[str], limit: int = 500, mine: list[str] = ()) -> list[Delivery]:
+        """The due rows to work on now. SQLite (one instance): due_deliveries, as ever (up to
+        `limit` rows). PostgreSQL (maybe several instances): every due row of up to `limit` chats
+        (and LEASE_CHATS) that no other instance holds, leased by stamping `claimed` with a value
+        that is this call's alone. Whole chats, so one chat's rows go out from one instance, in
+        order and under one pacer; a lease needs no new column and no clean-up: it lapses
+        CHAT_HOLD after the chat's last touch. `mine`: the chats ("platform:chat") this instance
+        touched within CHAT_HOLD, which it may take again at once. Stamps come from each
+        instance's clock: instances need clocks in step (NTP) to well under CHAT_HOLD."""
         if self.engine.dialect.name != "postgresql":
-            return self.due_deliveries(platforms, chats)
+            return self.due_deliveries(platforms, limit)
         now = utcnow()
-        params = {"platforms": list(platforms), "now": now, "idle": now - CHAT_HOLD, "chats": min(chats, LEASE_CHATS),
-                  "mine": list(mine)}
+        params = {"platforms": list(platforms), "now": now, "idle": now - CHAT_HOLD,
+                  "chats": min(limit, LEASE_CHATS), "mine": list(mine)}
         with self.engine.begin() as conn:
             heads = conn.execute(_HEADS, params).scalars().all()
             if not heads:
