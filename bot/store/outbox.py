@@ -180,6 +180,9 @@ class OutboxStore(StoreBase):
         params = {"platforms": list(platforms), "now": now, "idle": now - CHAT_HOLD,
                   "chats": min(limit, LEASE_CHATS), "mine": list(mine)}
         with self.engine.begin() as conn:
+            # The planner's estimate for the heads query turns JIT compilation on, which cost
+            # 245 of 265 ms at 116k outbox rows; the query itself takes about 40 ms.
+            conn.execute(text("SET LOCAL jit = off"))
             heads = conn.execute(_HEADS, params).scalars().all()
             if not heads:
                 return []
