@@ -9,8 +9,9 @@ subscribed chats and waits until the outbox is empty. Each instance's Leadership
 so the pacers share the bot's overall rate as in `dealticker run`.
 
 Printed per run: wall time, messages per second, the share each instance sent, 429s, chats that got
-an alert twice or never, and the shortest gap between two messages to one chat (Telegram allows
-about one a second per chat: two instances must not halve it). Then the ratio two/one.
+an alert twice or never, and the shortest gap between two messages to one chat and to one group
+(Telegram allows about one a second per chat, 20 a minute per group: two instances must not halve
+it). Then the ratio two/one.
 Needs PostgreSQL at DEALTICKER_TEST_PG (default 127.0.0.1:5432, database test).
 """
 from __future__ import annotations
@@ -100,12 +101,15 @@ async def run(instances: int, chats: list[str], alerts: int) -> dict:
     per_chat = collections.defaultdict(list)
     for message in sent:
         per_chat[str(message["chat_id"])].append(message["time"])
-    gaps = [b - a for times in per_chat.values() for a, b in zip(sorted(times), sorted(times)[1:])]
+    gaps = {chat: [b - a for a, b in zip(sorted(times), sorted(times)[1:])] for chat, times in per_chat.items()}
+    group_gaps = [g for chat, gs in gaps.items() if chat.startswith("-") for g in gs]
+    gaps = [g for gs in gaps.values() for g in gs]
     senders = collections.Counter(h.split(":")[0] for h in stub.hosts_of("sendMessage"))
     return {"wall": wall, "sent": len(sent), "rate": len(sent) / wall, "429s": stub.rate_limited,
             "twice": sum(len(set(m["text"] for m in stub.sent(c))) < len(t) for c, t in per_chat.items()),
             "missing": sum(len(per_chat.get(c, ())) < alerts for c in chats),
             "min_gap": min(gaps) if gaps else float("nan"),
+            "min_group_gap": min(group_gaps) if group_gaps else float("nan"),
             "split": " / ".join(f"{senders[h]}" for h in HOSTS[:instances])}
 
 
@@ -122,7 +126,8 @@ def main() -> None:
         r = results[instances] = asyncio.run(run(instances, chats, args.alerts))
         print(f"{instances} instance(s): {r['sent']} messages in {r['wall']:.1f} s = {r['rate']:.1f}/s; "
               f"sendMessage calls per instance {r['split']}; 429s {r['429s']}; chats with a duplicate "
-              f"{r['twice']}, missing {r['missing']}; shortest gap in one chat {r['min_gap']:.2f} s", flush=True)
+              f"{r['twice']}, missing {r['missing']}; shortest gap in one chat {r['min_gap']:.2f} s, "
+              f"in one group {r['min_group_gap']:.2f} s", flush=True)
     print(f"ratio two/one instances: {results[2]['rate'] / results[1]['rate']:.2f}")
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from bot import schema as t
 from bot.match import normalise
@@ -63,12 +64,15 @@ class Delivery:
 class OutboxStore(StoreBase):
     def subscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
         """True when the chat was not subscribed before."""
-        with self.engine.begin() as conn:
-            if self._subscription(conn, platform, chat_id, thread_id):
-                return False
-            conn.execute(insert(t.subscriptions).values(platform=platform, chat_id=chat_id,
-                                                        thread_id=thread_id, created=utcnow()))
-            return True
+        try:
+            with self.engine.begin() as conn:
+                if self._subscription(conn, platform, chat_id, thread_id):
+                    return False
+                conn.execute(insert(t.subscriptions).values(platform=platform, chat_id=chat_id,
+                                                            thread_id=thread_id, created=utcnow()))
+                return True
+        except IntegrityError:  # another instance subscribed it in the same instant (configured channels)
+            return False
 
     def unsubscribe(self, platform: str, chat_id: str, thread_id: str = "") -> bool:
         with self.engine.begin() as conn:
