@@ -12,6 +12,7 @@ from bot.models import Alert, FollowUp
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, ChatMoved, DeliveryError, Platform, Rejected, RetryLater, Transient
 from bot.store import Delivery, Store
+from bot.store.outbox import CHAT_HOLD
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -19,6 +20,9 @@ MAX_BACKOFF = 300.0
 CONCURRENCY = 16
 RECOVERY_EVERY = 60.0
 WAIT_FOR_THREAD = 5.0  # a follow-up whose story's own message is still queued in that chat waits this long
+# Chats this instance finished with less than this long ago are still its own (see claim_due): a
+# margin under CHAT_HOLD, so it never counts as its own a chat another instance may have taken.
+HELD_FOR = CHAT_HOLD.total_seconds() - 3.0
 
 
 class Deliverer:
@@ -26,6 +30,8 @@ class Deliverer:
     send and marked sent right after, so a crash in between leaves it "sending": such rows are
     marked uncertain once their claim is stale (another instance may still be sending them) and
     are not sent again, because a duplicate is worse than one missed alert in one chat.
+    On PostgreSQL the rows come leased a whole chat at a time (store.claim_due), so instances
+    sharing the database work different chats, each chat in order under one pacer.
     Pacing is the platform's (platform.pacer), shared with its command replies, which go first."""
 
     def __init__(self, store: Store, platforms: dict[str, Platform], timezone: str, metrics: Metrics | None = None):
@@ -36,6 +42,7 @@ class Deliverer:
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         self._stop = asyncio.Event()
+        self._held: dict[str, float] = {}  # "platform:chat" → when this instance last worked it
         self.sent = 0
 
     def wake(self) -> None:
@@ -65,9 +72,14 @@ class Deliverer:
 
     async def deliver_due(self, limit: int = 500) -> int:
         """One round over the due rows; returns how many were worked on."""
-        rows = await asyncio.to_thread(self.store.due_deliveries, list(self.platforms), limit)
+        now = time.monotonic()
+        self._held = {k: at for k, at in self._held.items() if now - at < HELD_FOR}
+        rows = await asyncio.to_thread(self.store.claim_due, list(self.platforms), limit, list(self._held))
         if not rows:
             return 0
+        # Times taken before the database's stamps, so this instance's idea of holding a chat
+        # always ends before the other instances' idea of it being free begins.
+        self._held.update((_key(r), now) for r in rows if r.lease is not None)
         alerts = {a.id: a for a in await asyncio.to_thread(
             self.store.alerts_by_id, sorted({r.alert_id for r in rows if not r.followup_id}))}
         followups = {f.id: f for f in await asyncio.to_thread(
@@ -76,6 +88,8 @@ class Deliverer:
         for row in rows:
             by_chat[(row.platform, row.chat_id)].append(row)
         await asyncio.gather(*(self._chat_queue(chat_rows, alerts, followups) for chat_rows in by_chat.values()))
+        if self._stop.is_set() and rows[0].lease is not None:
+            await asyncio.to_thread(self.store.release_lease, rows[0].lease)
         return len(rows)
 
     async def _chat_queue(self, rows: list[Delivery], alerts: dict[int, Alert],
@@ -87,7 +101,8 @@ class Deliverer:
                     return  # unclaimed rows stay pending for the next start
                 content = followups.get(row.followup_id) if row.followup_id else alerts.get(row.alert_id)
                 if not await self._one(row, content):
-                    return  # the chat moved or is gone: its other rows were re-queued or failed
+                    self._held.pop(_key(row), None)
+                    return  # the chat moved or is gone, or its lease passed to another instance
 
     async def _turn(self, pacer: Pacer, chat_id: str) -> bool:
         """Wait for the pacer's turn; False when stopped first (during a burst of command replies
@@ -137,15 +152,21 @@ class Deliverer:
         if not await self._turn(platform.pacer, row.chat_id):
             return True  # stopped: the row stays pending for the next start
         try:
+            touched = time.monotonic()
             if row.status == "sent":  # a story gained another outlet: edit what the chat has
+                if not await asyncio.to_thread(self.store.claim_edit, row.id, row.lease):
+                    return False  # the chat's lease lapsed and passed to another instance
+                self._touched(row, touched)
                 platform.pacer.sending(row.chat_id)
                 await platform.edit(row.chat_id, row.message_id, reply)
                 await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=row.message_id,
                                         digest=shown)
                 self.metrics.delivered(row.platform, "edited")
                 return True
-            if not await asyncio.to_thread(self.store.claim_delivery, row.id):
-                return True  # another instance took it
+            if not await asyncio.to_thread(self.store.claim_delivery, row.id, row.lease):
+                # Another instance took it; with a lease, the whole chat went with it.
+                return row.lease is None
+            self._touched(row, touched)
             platform.pacer.sending(row.chat_id)
             message_id = await platform.send(row.chat_id, row.thread_id, reply, reply_to)
         except DeliveryError as exc:
@@ -159,6 +180,10 @@ class Deliverer:
         self.metrics.delivered(row.platform, "sent", row.created)
         await asyncio.to_thread(self.store.finish_delivery, row.id, "sent", message_id=message_id, digest=shown)
         return True
+
+    def _touched(self, row: Delivery, at: float) -> None:
+        if row.lease is not None:
+            self._held[_key(row)] = at
 
     async def _failed(self, row: Delivery, exc: DeliveryError, where: str) -> None:
         store = self.store
@@ -185,3 +210,7 @@ class Deliverer:
             level = logging.ERROR if isinstance(exc, Rejected) else logging.WARNING
             log.log(level, "%s: giving up: %s", where, exc)
             await asyncio.to_thread(store.finish_delivery, row.id, "failed", error=str(exc))
+
+
+def _key(row: Delivery) -> str:
+    return f"{row.platform}:{row.chat_id}"

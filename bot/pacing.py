@@ -41,6 +41,7 @@ class Pacer:
     arrival order and cannot pick the next sender by priority or by whose chat is due."""
 
     def __init__(self, limits: Limits, is_group: Callable[[str], bool]):
+        self._per_second = limits.per_second
         self._gap = MARGIN / limits.per_second
         self._chat_gap = MARGIN / limits.per_chat_per_second
         self._group_gap = max(self._chat_gap, MARGIN * 60 / limits.per_group_per_minute)
@@ -65,6 +66,11 @@ class Pacer:
     def sending(self, chat_id: str) -> None:
         """The request goes now: a chat's gap counts from its actual send, not from its turn."""
         self._stamp(chat_id, time.monotonic())
+
+    def share(self, instances: int) -> None:
+        """`instances` processes post with one bot token: each keeps to its part of the overall
+        rate (the per-chat gaps need no sharing, since one instance at a time holds a chat)."""
+        self._gap = MARGIN * max(1, instances) / self._per_second
 
     def pause(self, seconds: float) -> None:
         """The platform said "retry after": nothing goes out until then. Telegram does not say

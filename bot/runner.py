@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.commands import Commands
 from bot.config import Config
 from bot.deliver import Deliverer
+from bot.leader import Leadership, single_receivers
 from bot.metrics import Metrics
 from bot.pipeline import Pipeline
 from bot.platforms.base import Platform
@@ -44,10 +45,13 @@ class PollJob:
     def __init__(self, pipeline: Pipeline, deliverer: Deliverer):
         self.pipeline = pipeline
         self.deliverer = deliverer
+        self.leadership: Leadership | None = None
         self._task: asyncio.Task | None = None
 
     async def run(self) -> None:
         """One cycle; an exception is logged and the next cycle runs as planned."""
+        if self.leadership and not await self.leadership.confirm():
+            return  # another instance polls (this one lost the lock since the last check)
         self._task = asyncio.current_task()
         try:
             report = await self.pipeline.poll_once()
@@ -102,10 +106,22 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
         server = Server(config, store, platforms, metrics)
     job = PollJob(pipeline, deliverer)
     scheduler = AsyncIOScheduler(timezone="UTC")
+    # Added paused: it runs (at once, then every interval) while this instance is the leader.
     scheduler.add_job(
         job.run, IntervalTrigger(seconds=config.poll.interval_seconds, jitter=config.poll.jitter_seconds),
         id="poll", max_instances=1, coalesce=True, misfire_grace_time=config.poll.interval_seconds,
-        next_run_time=datetime.now(timezone.utc))
+        next_run_time=None)
+
+    async def lead() -> None:
+        scheduler.modify_job("poll", next_run_time=datetime.now(timezone.utc))
+
+    async def follow() -> None:
+        if scheduler.running:
+            scheduler.pause_job("poll")
+        job.cancel()  # what the cut cycle stored stays; the new leader polls the rest
+
+    leadership = job.leadership = Leadership(store, platforms, lead, follow)
+    receivers = single_receivers(platforms) if leadership.lock.shared else []
     loop = asyncio.get_running_loop()
     received: list[str] = []
 
@@ -122,14 +138,18 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
             pass
     started: list[Platform] = []
     worker: asyncio.Task | None = None
+    leading: asyncio.Task | None = None
     try:
         if server:  # first, so that probes during a slow start are answered ("starting")
             await server.start()
         for platform in platforms.values():
-            await platform.start()
+            # Telegram long polling on a shared database: only the leader receives (Leadership).
+            await (platform.start(receive=False) if platform in receivers else platform.start())
             started.append(platform)
         worker = asyncio.create_task(deliverer.run(stop))
         scheduler.start()
+        await leadership.check()  # SQLite: the leader at once, polling right away as ever
+        leading = asyncio.create_task(leadership.run(stop))
         log.info("Dealticker is running: %d feeds, polled every %d s (+ up to %d s jitter), platforms: %s. "
                  "Ctrl-C stops it.", len(config.feeds), config.poll.interval_seconds, config.poll.jitter_seconds,
                  ", ".join(platforms))
@@ -140,6 +160,8 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
             scheduler.pause()  # no new cycle; a running one may finish within the grace period
             await job.finish(SHUTDOWN_GRACE)
             scheduler.shutdown(wait=False)
+        if leading:
+            await leading  # gives the lock up: another instance polls from its next check
         if worker:
             await worker  # sends already on the wire finish; unclaimed rows stay for the next start
         for platform in reversed(started):

@@ -485,6 +485,7 @@ class TelegramStub:
         self._busy: set[socket.socket] = set()
 
         self._calls: list[tuple[str, dict]] = []
+        self._hosts: list[tuple[str, str]] = []  # (method, Host header): tells two clients apart
         self._sent: list[dict] = []
         self._photos: list[dict] = []
         self._edits: list[dict] = []
@@ -892,6 +893,12 @@ class TelegramStub:
         with self._lock:
             return copy.deepcopy(self._calls)
 
+    def hosts_of(self, method: str) -> list[str]:
+        """The Host header of every call of ``method``, oldest first: clients given base URLs with
+        different host names ("127.0.0.1", "localhost") can be told apart by it."""
+        with self._lock:
+            return [h for m, h in self._hosts if m.lower() == method.lower()]
+
     def calls_of(self, method: str) -> list[dict]:
         """The params of every call of ``method`` (case-insensitive)."""
         with self._lock:
@@ -935,7 +942,8 @@ class TelegramStub:
     def reset(self) -> None:
         """Forget recorded calls, sends, edits, answers, failures and rules (not chats/messages)."""
         with self._lock:
-            for lst in (self._calls, self._sent, self._photos, self._edits, self._deletes, self._callback_answers,
+            for lst in (self._calls, self._hosts, self._sent, self._photos, self._edits, self._deletes,
+                        self._callback_answers,
                         self._failures, self._command_sets, self._rules):
                 lst.clear()
             self._rate_limited = 0
@@ -1026,6 +1034,7 @@ class TelegramStub:
         name = known[0] if known else method_name
         with self._cond:
             self._calls.append((name, copy.deepcopy(params)))
+            self._hosts.append((name, handler.headers.get("Host", "")))
             self._cond.notify_all()
         try:
             if token != self.token:

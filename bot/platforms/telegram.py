@@ -94,8 +94,10 @@ class TelegramPlatform:
         self.app.add_handler(MessageHandler(filters.COMMAND & filters.ChatType.PRIVATE, self._on_command))
         self.app.add_error_handler(self._on_error)
         self._previews = LinkPreviewOptions(is_disabled=not config.link_previews)
+        self._receiving = False  # whether this instance should be taking updates now
 
-    async def start(self) -> None:
+    async def start(self, receive: bool = True) -> None:
+        """Connect; with `receive`, also take updates (else start_receiving does, later)."""
         try:
             await self.app.initialize()  # getMe: fails fast on a wrong token
         except InvalidToken:
@@ -106,6 +108,23 @@ class TelegramPlatform:
             log.warning("could not register the command list with Telegram (%s); running on", exc)
         for channel in self.config.channels:
             await asyncio.to_thread(self.commands.store.subscribe, self.name, channel)
+        await self.app.start()
+        log.info("Telegram bot @%s is running (%s)", self.app.bot.username,
+                 "webhook" if self.config.webhook_url else "long polling")
+        if receive:
+            await self.start_receiving()
+
+    @property
+    def single_receiver(self) -> bool:
+        """Long polling: two getUpdates with one token end each other's (409) and may both answer
+        one command, so only one instance may receive. A webhook gets each update POSTed once to
+        its URL, to whichever instance stands behind it: every instance may listen."""
+        return not self.config.webhook_url
+
+    async def start_receiving(self) -> None:
+        self._receiving = True
+        if self.app.updater.running:
+            return
         if self.config.webhook_url:
             await self.app.updater.start_webhook(
                 listen=self.config.webhook_listen, port=self.config.webhook_port, url_path="telegram",
@@ -113,17 +132,21 @@ class TelegramPlatform:
         else:
             await self.app.updater.start_polling(allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY,
                                                                   Update.CHANNEL_POST])
-        await self.app.start()
-        log.info("Telegram bot @%s is running (%s)", self.app.bot.username,
-                 "webhook" if self.config.webhook_url else "long polling")
 
     async def connected(self) -> bool:
-        # The updater fetches updates (long polling) or serves the webhook; the application handles them.
-        return self.app.running and bool(self.app.updater and self.app.updater.running)
+        # The application sends; the updater fetches updates (long polling) or serves the webhook, but
+        # only while this instance is meant to receive: a follower on a shared database does not.
+        return self.app.running and (not self._receiving or bool(self.app.updater and self.app.updater.running))
 
-    async def stop(self) -> None:
+    async def stop_receiving(self) -> None:
+        """Stop taking updates; PTB confirms the last one's offset first, so the next receiver
+        does not get it again."""
+        self._receiving = False
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
+
+    async def stop(self) -> None:
+        await self.stop_receiving()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()

@@ -1,5 +1,6 @@
 """The only part of Dealticker that writes to the database."""
 from bot.store.base import utcnow
+from bot.store.lease import migration_lock
 from bot.store.news import NewsStore
 from bot.store.outbox import Delivery, OutboxStore
 from bot.store.reading import ReadingStore
@@ -11,9 +12,10 @@ class Store(OutboxStore, ReadingStore, StandingsStore, NewsStore):
     each bidder's standing (StandingsStore), chats and the outbox."""
 
     def migrate(self, revision: str = "head") -> None:
-        super().migrate(revision)
-        if revision == "head":
-            self.ensure_standings()
+        with migration_lock(self.engine):
+            super().migrate(revision)
+            if revision == "head":
+                self.ensure_standings()
 
 
 __all__ = ["Delivery", "Store", "utcnow"]

@@ -1,0 +1,256 @@
+"""Two instances on one PostgreSQL: one polls and receives, both deliver, nothing twice, a killed leader is replaced."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, insert, select, text, update
+
+from bot import schema
+from bot.leader import Leadership
+from bot.store import Store, utcnow
+from bot.store.lease import LEADER_KEY, InstanceLock
+from bot.store.outbox import CHAT_HOLD
+from tests.conftest import PG_URL, _pg_available, start_dealticker
+from tests.telegram_stub import TelegramStub
+
+CHATS = [str(30000 + i) for i in range(400)]
+ASKER = 777  # a private chat that is not subscribed and asks for /help
+ITEMS = {
+    "oracle": """<item><title>Oracle erhält den Zuschlag für das US-Geschäft von Tiktok</title>
+<link>https://example.org/oracle-tiktok</link><guid>oracle-tiktok-1</guid>
+<description>Bytedance hat sich für Oracle als Käufer entschieden. Walmart ist als Partner dabei.</description>
+<pubDate>Sun, 13 Sep 2020 20:00:00 +0000</pubDate></item>""",
+    "frist": """<item><title>Trump verlängert Frist für den Verkauf von Tiktok um 75 Tage</title>
+<link>https://example.org/frist-tiktok</link><guid>frist-tiktok-2</guid>
+<description>Der US-Präsident gibt Bytedance mehr Zeit, das US-Geschäft von Tiktok an einen Käufer abzugeben.
+</description><pubDate>Mon, 14 Sep 2020 09:00:00 +0000</pubDate></item>""",
+}
+
+
+def _feed(*names: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test</title>'
+            f'<language>de</language>{"".join(ITEMS[n] for n in names)}</channel></rss>')
+
+
+@pytest.fixture
+def pg_url():
+    """A database URL whose tables (and advisory-lock keys) live in a schema of their own."""
+    reason = _pg_available()
+    if reason:
+        pytest.skip(reason)
+    name = f"i_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{name}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    admin.dispose()
+
+
+def _wait(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.1)
+
+
+def test_one_leader_at_a_time_and_a_new_one_when_its_session_ends(pg_url, tmp_path):
+    first, second = Store(pg_url), Store(pg_url)
+    a, b = InstanceLock(first.engine), InstanceLock(second.engine)
+    try:
+        assert (a.check().leader, b.check().leader) == (True, False)
+        assert a.check().leader and b.check().instances == 2
+        a.release()  # the leader's session ends (as when its process dies)
+        # (the server ends the session a moment after the client closed it)
+        _wait(lambda: b.check().leader, 5, "the second takes the lock")
+        assert b.check().instances == 1
+        assert not a.check().leader  # back, it joins as a follower
+    finally:
+        a.release()
+        b.release()
+        first.close()
+        second.close()
+    # SQLite: one instance by definition, always the leader.
+    lone = Store(f"sqlite:///{tmp_path / 'lone.db'}")
+    assert InstanceLock(lone.engine).check().leader
+    lone.close()
+
+
+async def test_a_leader_whose_session_is_cut_stops_polling_and_takes_the_lock_again(pg_url):
+    store = Store(pg_url)
+    events: list[str] = []
+
+    async def gain() -> None:
+        events.append("poll")
+
+    async def loss() -> None:
+        events.append("stop polling")
+
+    leadership = Leadership(store, {}, gain, loss)
+    lock = leadership.lock
+    try:
+        assert await leadership.confirm()
+        admin = create_engine(PG_URL)
+        with admin.begin() as conn:  # what a database restart or a dropped connection does
+            assert conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+                " AND classid = :key AND objid = hashtext(:schema)::oid"),
+                {"key": LEADER_KEY, "schema": pg_url.rsplit("%3D", 1)[1]}).scalar() == 1
+        admin.dispose()
+        assert not await leadership.confirm()  # noticed at the next check (or before a poll)
+        assert await leadership.confirm()  # a fresh session, and the lock is free
+        assert events == ["poll", "stop polling", "poll"]
+    finally:
+        lock.release()
+        store.close()
+
+
+def test_two_instances_started_together_migrate_one_after_the_other(pg_url):
+    stores = [Store(pg_url), Store(pg_url)]
+    errors: list[Exception] = []
+
+    def migrate(store: Store, gate: threading.Barrier) -> None:
+        gate.wait()
+        try:
+            store.migrate()
+        except Exception as exc:  # what the second instance would have died of
+            errors.append(exc)
+
+    gate = threading.Barrier(2)
+    threads = [threading.Thread(target=migrate, args=(s, gate)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(t.is_alive() for t in threads), "the migrations blocked each other"
+    assert not errors
+    assert stores[0].subscribe("telegram", "1") and not stores[1].subscribe("telegram", "1")
+    for store in stores:
+        store.close()
+
+
+def _queue(store: Store, chats: int, alerts: int) -> None:
+    now = utcnow()
+    with store.engine.begin() as conn:
+        conn.execute(insert(schema.deliveries), [
+            {"alert_id": a, "followup_id": 0, "platform": "telegram", "chat_id": str(c), "thread_id": "",
+             "status": "pending", "attempts": 0, "next_attempt": now, "needs_edit": False, "created": now}
+            for a in range(1, alerts + 1) for c in range(chats)])
+
+
+def test_two_instances_claim_whole_chats_never_the_same(pg_url):
+    first, second = Store(pg_url), Store(pg_url)
+    first.migrate()
+    _queue(first, chats=200, alerts=3)
+    claimed: dict[str, list] = {}
+
+    def claim(name: str, store: Store, gate: threading.Barrier) -> None:
+        gate.wait()
+        claimed[name] = store.claim_due(["telegram"], 120)
+
+    gate = threading.Barrier(2)
+    threads = [threading.Thread(target=claim, args=(n, s, gate)) for n, s in (("a", first), ("b", second))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    chats = {n: Counter(r.chat_id for r in rows) for n, rows in claimed.items()}
+    assert not set(chats["a"]) & set(chats["b"])
+    assert len(chats["a"]) + len(chats["b"]) == 200  # 120 and the 80 left, whichever came first
+    assert set(chats["a"].values()) | set(chats["b"].values()) == {3}  # a chat's every due row
+    assert [r.alert_id for r in claimed["a"] if r.chat_id == next(iter(chats["a"]))] == [1, 2, 3]
+    assert first.claim_due(["telegram"]) == [] and second.claim_due(["telegram"]) == []  # all held
+
+    # A lease that lapsed (its holder died or stalled) passes on; the old holder's claim then fails.
+    row = claimed["a"][0]
+    with first.engine.begin() as conn:
+        conn.execute(update(schema.deliveries).where(schema.deliveries.c.chat_id == row.chat_id)
+                     .values(claimed=row.lease - CHAT_HOLD - timedelta(seconds=1)))
+    taken = [r for r in second.claim_due(["telegram"]) if r.id == row.id]
+    assert taken and not first.claim_delivery(row.id, row.lease)
+    assert second.claim_delivery(row.id, taken[0].lease)
+    # The holder itself may go on with the chats it still holds at once (an edit right after the send).
+    mine = [f"telegram:{c}" for c in chats["a"] if c != row.chat_id]
+    assert {r.chat_id for r in first.claim_due(["telegram"], mine=mine)} == set(chats["a"]) - {row.chat_id}
+    first.close()
+    second.close()
+
+
+def _start(tmp_path, stub: TelegramStub, url: str, name: str, host: str) -> subprocess.Popen:
+    # The two instances reach the stand-in under different host names, so its records tell them apart.
+    return start_dealticker(tmp_path, [("Test", f"file://{tmp_path / 'feed.rss'}")], log_name=f"{name}.log", env={
+        "DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": stub.token, "PTB_TIMEDELTA": "1",
+        "TELEGRAM_API_URL": stub.base_url.replace("127.0.0.1", host)})
+
+
+def _log(tmp_path, name: str) -> str:
+    return (tmp_path / f"{name}.log").read_text()
+
+
+def test_leader_killed_during_fan_out(tmp_path, pg_url):
+    (tmp_path / "feed.rss").write_text(_feed("oracle"), encoding="utf-8")
+    store = Store(pg_url)
+    store.migrate()
+    for chat in CHATS:
+        store.subscribe("telegram", chat)
+    procs: list[subprocess.Popen] = []
+    with TelegramStub() as stub:
+        stub.limit_rate(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
+        port = stub.port
+        try:
+            procs.append(leader := _start(tmp_path, stub, pg_url, "leader", "127.0.0.1"))
+            _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
+            procs.append(follower := _start(tmp_path, stub, pg_url, "follower", "localhost"))
+            _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60,
+                  "the second one joins")
+            stub.push_message(ASKER, "/help")
+            _wait(lambda: stub.sent(ASKER), 30, "the leader answers /help")
+            _wait(lambda: stub.hosts_of("sendMessage").count(f"localhost:{port}") >= 20, 60,
+                  "the follower delivers too")
+            hosts_before_kill = Counter(stub.hosts_of("getUpdates"))
+            conflicts_before_kill = [f for f in stub.failures if f["status"] == 409]
+            leader.send_signal(signal.SIGKILL)
+            leader.wait(10)
+            killed_at = len(stub.sent())
+            (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
+            stub.push_message(ASKER, "/help")
+            frist = lambda: sum("Frist" in m["text"] for m in stub.sent())  # noqa: E731
+            _wait(lambda: frist() >= len(CHATS) and not store.delivery_counts().get("pending"), 120,
+                  "the survivor polls the new item and delivers everything")
+            time.sleep(1.5)  # anything sent twice would arrive now
+            follower.send_signal(signal.SIGTERM)
+            follower.wait(30)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+    assert killed_at < len(CHATS), "the fan-out finished before the kill"
+    assert not conflicts_before_kill and set(hosts_before_kill) == {f"127.0.0.1:{port}"}, \
+        "only the leader may take updates"
+    log = _log(tmp_path, "follower")
+    assert follower.returncode == 0 and "Traceback" not in log, log[-3000:]
+    assert "this instance is the leader now" in log and log.rstrip().endswith("Dealticker stopped (SIGTERM).")
+    assert stub.token not in log + _log(tmp_path, "leader")
+
+    sent = [(str(m["chat_id"]), m["text"]) for m in stub.sent() if m["chat_id"] != ASKER]
+    oracle = Counter(c for c, text in sent if "Oracle erhält" in text)
+    assert Counter(c for c, text in sent if "Frist" in text) == Counter(CHATS)  # polled by the survivor
+    assert set(oracle) <= set(CHATS) and set(oracle.values()) == {1}, [c for c, n in oracle.items() if n > 1]
+    # Rows the killed leader had claimed in the instant before its request went out stay "sending"
+    # (then "uncertain") and are not sent again; every other row reached its chat, once.
+    with store.engine.connect() as conn:
+        cut_off = set(conn.execute(select(schema.deliveries.c.chat_id).where(
+            schema.deliveries.c.status == "sending")).scalars())
+    assert len(cut_off) <= 2, cut_off
+    assert not set(CHATS) - cut_off - set(oracle)
+    # Each /help answered once: the first by the leader, the second by the survivor.
+    assert len(stub.sent(ASKER)) == 2
+    store.close()
