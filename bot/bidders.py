@@ -22,8 +22,8 @@ _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusam
                       r"an der seite")
 # A name right after these prepositions (with an article or one word between) stands in someone else's
 # phrase ("Verkauf an X", "Übernahme durch X", "Garantie für X"; not "mit X bieten", a partner): a plan
-# or examination the clause's verb states is its subject's, not this name's.
-_DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
+# or examination the clause's verb states is its subject's, not this name's ("an der Seite von X": a partner).
+_DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?<!seite )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
                         r"to|by|of|for)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein)\s+)?(?:[a-z-]+\s+)?$")
 # A name a short way after these is who the subject deals with; where the clause denies the deal
 # ("führe keine Gespräche mit Triller", "nicht an die Unicredit abgeben"), that one was turned down.

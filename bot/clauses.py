@@ -40,8 +40,6 @@ _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
                      r"(?:[a-z-]+\s+)?$")
-_PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
-_FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
@@ -121,8 +119,6 @@ class ClauseReader:
             word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
             if role == "approved" and _NEARLY.search(norm[max(start, s - 24):s]):
                 role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed
-            elif role == "negotiating" and (_PRELIMINARY.match(norm, word) or _FIRST.search(norm[start:word])):
-                role = "interested"  # "Vorgespräche", "vorläufige Gespräche": a first contact, not talks
             inside = [t for pos, t in tokens if s <= pos < e]
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
@@ -205,10 +201,14 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
         # A possible offer or talks show interest; a possible win, approval, loss or withdrawal
         # ("wenn Mnuchin zum Zug käme", "der Abschluss wird erwartet") states nothing yet.
-        wants = role in ("negotiating", "bid_submitted") or any(c[0] == "interested" for c in cues)
+        # Wanting to take over ("will … einsteigen", "soll … übernehmen wollen") is interest; wanting to
+        # give something up ("will auf die Garantie verzichten") is not.
+        wants = role in ("negotiating", "bid_submitted") or (clause.intent and role == "approved") or any(c[0] == "interested" for c in cues)
         return "interested" if wants else None  # "wollen Mehrheit übernehmen" holds its own interest cue
     if clause.planned and role == "approved":
         return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
+    if clause.planned and role == "bid_submitted":
+        return "interested"  # "Oracle soll nachbessern", "X soll ein Gebot vorlegen": no offer made yet
     return role
 
 
