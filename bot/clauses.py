@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
-from bot.splitting import split
+from bot.splitting import RELATIVE, split
 from bot.match import TermSet, normalise
 from bot.statuses import strength
 
@@ -97,7 +97,7 @@ class ClauseReader:
                 clause = replace(clause, conditional=clause.conditional or before.conditional,
                                  planned=clause.planned or before.planned, intent=clause.intent or before.intent)
             out.append(clause)
-        return tuple(out)
+        return tuple(_embed_relatives(out, norm))
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -165,6 +165,25 @@ class ClauseReader:
         elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
                       tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic)
+
+
+def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
+    """A relative clause between commas sits inside its main clause: "Für Applovin und Employer.com, die
+    noch Angebote abgegeben hatten, ist das Rennen gelaufen" and "Die Verhandlungen mit Microsoft, das mit
+    Walmart bietet, und mit Oracle laufen weiter" each state one status, for the names on both sides; the
+    relative clause keeps its own (background) status for the names inside it."""
+    out = list(clauses)
+    for i in range(1, len(out) - 1):
+        before, relative, after = out[i - 1], out[i], out[i + 1]
+        if not (RELATIVE.match(relative.text) and norm[before.end:relative.start].strip() == ","
+                and norm[relative.end:after.start].strip() == "," and not before.verbs
+                and not before.negated):
+            continue
+        joined = replace(after, start=before.start, cues=before.cues + after.cues,
+                         text=norm[before.start:before.end] + " " + after.text)
+        out[i - 1] = replace(joined, end=before.end)
+        out[i + 1] = replace(joined, start=after.start)
+    return out
 
 
 def offsets(text: str) -> list[int]:

@@ -17,6 +17,8 @@ _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
 # Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
 # ("Wer kauft Tiktok? …"), spaced dashes.
 _HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
+# A relative pronoun after a comma opens a verb-final clause inside another one.
+RELATIVE = re.compile(r"(?:der|die|das|dem|den|denen|deren|dessen|welche[mnrs]?|who|which)\s")
 _COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
 # Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
 # "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
@@ -70,6 +72,8 @@ def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int
             if keep and first is not None and not any(left <= v < b for v in verbs) and (b not in closing) and any(
                     after <= j < first for j in joiners):
                 keep = False
+            if not keep and RELATIVE.match(norm, after) and any(after <= v < right for v in verbs):
+                keep = True  # ", die noch Angebote abgegeben hatten,": a relative clause (bot/clauses.py embeds it)
         elif b in joiners:
             # Two finite verbs make two clauses too: "X wird Anteilseigner und soll den Handel übernehmen".
             keep = (any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)) or (

@@ -97,9 +97,9 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
      {"Walmart": "interested", "Microsoft": "rejected"}),
     # A headline that names no bidder gives the story's status; a description refers to the headline's bidder.
     ("Tiktok-Deal abgeschlossen", "Oracle hostet künftig die Daten von Tiktok USA.", {"Oracle": "approved"}),
-    # Preliminary talks are interest, not talks (as both labelled sets read "Vorgespräche").
+    # Preliminary talks are talks (bid-009 and hold-008 read them so; bid-013 alone reads interest).
     ("Twitter will bei Tiktok mitmischen", "Der Kurznachrichtendienst hat Vorgespräche mit Bytedance geführt.",
-     {"Twitter": "interested"}),
+     {"Twitter": "negotiating"}),
     ("Twitter steigt ein", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "approved"}),
     ("Twitter will einsteigen", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "negotiating"}),
 ])

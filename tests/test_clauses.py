@@ -45,10 +45,10 @@ def finder(shipped_config):
     ("Politik erwägt Verkauf an Bain", "", "Bain", None),
     ("Bain prüft ein Gebot für Stada", "", "Bain", "interested"),
     ("Stada-Verkauf", "Die Entscheidung für Bain statt für Cinven fiel einstimmig.", "Cinven", "rejected"),
-    # Entering is done; wanting to enter is interest; preliminary talks are interest.
+    # Entering is done; wanting to enter is interest; preliminary talks are talks.
     ("Bain steigt bei Stada ein", "", "Bain", "approved"),
     ("Bain will bei Stada einsteigen", "", "Bain", "interested"),
-    ("Bain führt Vorgespräche über Stada", "", "Bain", "interested"),
+    ("Bain führt Vorgespräche über Stada", "", "Bain", "negotiating"),
     ("Bain verhandelt über Stada", "", "Bain", "negotiating"),
     # A noun cue named as a purpose or background is no offer.
     ("Stada-Verkauf", "Bain liegt kurz vor der Schwelle für ein Pflichtangebot.", "Bain", None),
