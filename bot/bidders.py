@@ -33,14 +33,14 @@ _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
-            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut")
+            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
 # die Vereinbarung gebilligt") speaks of the headline's single bidder too.
 _PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
                       r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
-_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
                           rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
-                          rf"[a-z-]*(?:{_COMPANY})\b")
+                          rf"[a-z-]*(?:{_COMPANY})\b(?!\s+um\s)")  # "die Gruppe um Oracle" names its own
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beab
 _COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
 # A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
 _CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
+_SUPPOSING = frozenset("falls sofern wenn if".split())
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
@@ -41,6 +42,9 @@ _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
                      r"(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
+_DEFINITE = re.compile(r"(?:^|\s)(?:das|die|der|dem|den|des|sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+(?:[a-z-]+\s+)?$")
+# Statuses a definite noun phrase presupposes: an offer made, an agreement reached.
+_PRESUPPOSED = ("bid_submitted", "approved")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
 
@@ -54,7 +58,8 @@ def _german() -> GermanText:
 class Clause:
     start: int  # offsets in the normalised part
     end: int
-    # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach")
+    # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach",
+    #  definite: a noun phrase with a definite article or possessive)
     cues: tuple[tuple[str, int, int, bool, bool], ...]
     negated: bool  # its cues state nothing as written: negated ("kein Interesse") or asked ("ob")
     denied: bool  # it holds a negation at all ("Mit X gab es keinen Kontakt", "nicht an X verkaufen")
@@ -65,6 +70,7 @@ class Clause:
     text: str
     verbs: tuple[str, ...] = ()  # its verbs' lemmas
     elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
+    supposing: bool = False  # a condition ("falls", "Sollte … scheitern"): what its definite nouns name exists
 
 
 class ClauseReader:
@@ -126,7 +132,10 @@ class ClauseReader:
             background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
-            cues.append((role, s, e, not nominal, background))
+            # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
+            # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
+            definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
+            cues.append((role, s, e, not nominal, background, definite))
         words = [normalise(t.text) for _, t in tokens]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
             cues = [c for c in cues if c[0] != "rejected"]
@@ -159,12 +168,14 @@ class ClauseReader:
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
         # (but a deadline makes it a plan again: "bis zum 15. September sollen die Verhandlungen abgeschlossen sein")
-        planned = any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
+        # ("Sollte die Vereinbarung scheitern, …" opens a condition, not a report.)
+        planned = words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
             t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
         elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
+        supposing = bool(set(words) & _SUPPOSING) or words[:1] in ([w] for w in _CONDITION_OPENERS)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
-                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic)
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing)
 
 
 def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
@@ -179,10 +190,9 @@ def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
                 and norm[relative.end:after.start].strip() == "," and not before.verbs
                 and not before.negated):
             continue
-        joined = replace(after, start=before.start, cues=before.cues + after.cues,
-                         text=norm[before.start:before.end] + " " + after.text)
-        out[i - 1] = replace(joined, end=before.end)
-        out[i + 1] = replace(joined, start=after.start)
+        # Each part keeps its own span and text; the status (cues and what qualifies them) is shared.
+        out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
+        out[i + 1] = replace(after, cues=before.cues + after.cues)
     return out
 
 
@@ -205,10 +215,15 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     if clause is None or not clause.cues:
         return None
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
+    # An agreement "nicht mehr in Sicht" is gone; an offer "nicht geprüft" was still made.
+    given = [c[0] for c in cues if c[5] and c[2] <= pos <= c[2] + _PHRASE_REACH and (
+        c[0] == "bid_submitted" or (c[0] in _PRESUPPOSED and not clause.negated))]
     cues = [c for c in cues if c[3]] or cues
     if not cues:
         return None
     role = min((c[0] for c in cues), key=rank)
+    if given and (clause.negated or clause.supposing):
+        return min(given, key=rank)
     if clause.negated:
         # What a negation leaves: no offer yet is still interest ("kein Angebot vor 2026", "ein
         # Angebot liegt nicht vor"); no agreement yet is still talks ("eine Einigung gibt es bisher nicht").

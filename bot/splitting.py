@@ -11,6 +11,7 @@ from bot.match import normalise
 _OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
                      "whereas while after as".split())
 _JOINERS = frozenset("und oder aber sondern and but".split())
+_ADVERB_AFTER_VERB = frozenset("aber doch jedoch".split())
 # A clause opening with one of these prepositions has a phrase before its verb that is background
 # ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
 _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
@@ -32,9 +33,13 @@ def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int
     cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
     soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
     joiners = set()
+    previous = ""
     for pos, t in tokens:
         word = normalise(t.text)
-        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
+        # "Der Konzern habe aber rasch abgewinkt": after the finite verb "aber"/"doch" is an adverb.
+        adverb = word in _ADVERB_AFTER_VERB and previous.endswith("(FIN)")
+        previous = t.pos
+        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft and not adverb:
             soft[pos] = pos
             joiners.update([pos] if word in _JOINERS else [])
     # News text has no imperatives: a word tagged so is a name ("Triller und Centricus bieten").

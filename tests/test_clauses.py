@@ -33,7 +33,9 @@ def finder(shipped_config):
     ("Bain schließt ein Angebot für Stada aus", "", "Bain", "interested"),
     # Conditionals, expectations, demands and questions state no stronger fact.
     ("Stada-Verkauf", "Selbst wenn Bain zum Zug käme, bliebe vieles offen.", "Bain", None),
-    ("Stada-Verkauf", "Sollte die Vereinbarung mit Bain scheitern, steht Cinven bereit.", "Bain", None),
+    # ... but a condition on a definite noun phrase presupposes it: the agreement exists (bid-048, bid-160).
+    ("Stada-Verkauf", "Sollte die Vereinbarung mit Bain scheitern, steht Cinven bereit.", "Bain", "approved"),
+    ("Stada-Verkauf", "Das Angebot von Bain sei nie geprüft worden, klagt der Investor.", "Bain", "bid_submitted"),
     ("Stada-Verkauf", "Der Abschluss der Übernahme durch Bain wird im Herbst erwartet.", "Bain", None),
     ("Stada-Verkauf", "Die Verhandlungen mit Bain dauern länger als erwartet.", "Bain", "negotiating"),
     ("Steigt Bain bei Stada ein?", "", "Bain", None),
