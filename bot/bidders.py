@@ -32,6 +32,7 @@ _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 # Oracle statt für Triller" turns Triller down.
 _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
+_INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
@@ -59,6 +60,7 @@ class BidderFinder:
     def build(cls, deal: DealConfig, german: GermanText | None = None) -> "BidderFinder":
         owner = {a: b.name for b in deal.bidders for a in b.aliases}
         role_of = {cue: role for role, cues in deal.roles for cue in cues}
+        role_of = {**{_verb_final(cue): role for cue, role in role_of.items() if _verb_final(cue)}, **role_of}
         context = [t for t, _ in deal.deal_terms] + list(deal.subject)
         roles = TermSet.build(role_of)
         return cls(deal, TermSet.build(owner, whole_word=True), owner, TermSet.build(context),
@@ -180,6 +182,15 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _verb_final(cue: str) -> str | None:
+    """A subordinate clause puts its finite verb last: "wollen ... kaufen" reads "…, dass X Tiktok kaufen
+    will" as "kaufen ... wollen" in lemmas. Only for cues of two infinitives, the one order German flips."""
+    parts = cue.split(" ... ")
+    if len(parts) == 2 and all(_INFINITIVE.fullmatch(p) for p in parts):
+        return f"{parts[1]} ... {parts[0]}"
+    return None
 
 
 def _topic(clause, norm: str) -> bool:
