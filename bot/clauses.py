@@ -137,6 +137,10 @@ class ClauseReader:
             definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
             cues.append((role, s, e, not nominal, background, definite))
         words = [normalise(t.text) for _, t in tokens]
+        if "gelten" in {t.lemma for _, t in tokens} and "als" in words:
+            # "ein Triller-Gebot gilt als chancenlos" is a view, not a fact; "das Gebot … gilt als wenig
+            # glaubwürdig" presupposes the offer (a definite noun phrase).
+            cues = [c for c in cues if c[3] or c[5]]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
             cues = [c for c in cues if c[0] != "rejected"]
         # "kein" negates the noun phrase it opens, up to its noun: "keine Gespräche" is negated, "kein
