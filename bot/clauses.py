@@ -19,7 +19,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
-                         "might if kann koennen can solle".split())  # "kann … übernehmen": possible, not done
+                         "might if kann koennen can solle muesste muessten braeuchte braeuchten".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
@@ -221,7 +221,7 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
     # An agreement "nicht mehr in Sicht" is gone; an offer "nicht geprüft" was still made.
     given = [c[0] for c in cues if c[5] and c[2] <= pos <= c[2] + _PHRASE_REACH and (
-        c[0] == "bid_submitted" or (c[0] in _PRESUPPOSED and not clause.negated))]
+        c[0] in ("interested", "bid_submitted") or (c[0] in _PRESUPPOSED and not clause.negated))]
     cues = [c for c in cues if c[3]] or cues
     if not cues:
         return None
