@@ -35,13 +35,14 @@ _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+
 _INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister")
+_PLURAL = re.compile(rf"(?:^|\s)die\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
 # die Vereinbarung gebilligt") speaks of the headline's single bidder too.
 _PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
                       r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
 _DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
                           rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
-                          rf"[a-z-]*(?:{_COMPANY})\b(?!\s+um\s)")  # "die Gruppe um Oracle" names its own
+                          rf"[a-z-]*(?:{_COMPANY})(?:en|e|n)?\b(?!\s+um\s)")  # "die Gruppe um Oracle" names its own
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,14 @@ class BidderFinder:
         found: dict[str, str | None] = {}
         story = None
         title_names: dict[str, None] = {}  # in the order the headline names them
-        described: list[str | None] = []
+        described: list[tuple[str | None, bool, bool]] = []  # (status, about the deal, plural)
         partners: set[str] = set()
         for part, norm, is_title in self._parts(title, teaser):
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)))
+                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
+                               _plural(c.text))
                               for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
             if not hits:
                 if is_title:
@@ -133,11 +135,15 @@ class BidderFinder:
         # Descriptions speak of the headline's bidders: of its single one, or, where the teaser describes
         # as many companies as the headline names, of each in turn ("Microsoft liegt vorn, Twitter ist raus
         # | Der Softwarekonzern verhandelt, der Kurznachrichtendienst hat seine Gespräche eingestellt").
-        companies = [role for role, process in described if not process]
+        # A plural description ("Die Finanzinvestoren verhandeln") speaks of all of them.
+        companies = [(role, plural) for role, process, plural in described if not process]
         if len(title_names) == 1:
-            pairs = [(next(iter(title_names)), role) for role, _ in described]
+            # (a plural description, "Die größten Investoren von Bytedance", is not the one bidder)
+            pairs = [(next(iter(title_names)), role) for role, _, plural in described if not plural]
+        elif companies and all(plural for _, plural in companies):
+            pairs = [(name, role) for name in title_names for role, _ in companies]
         elif len(companies) == len(title_names):
-            pairs = list(zip(title_names, companies))
+            pairs = list(zip(title_names, (role for role, _ in companies)))
         else:
             pairs = []
         for name, role in pairs:
@@ -182,6 +188,12 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _plural(text: str) -> bool:
+    """True where the clause's description of a company is plural ("Die Finanzinvestoren verhandeln")."""
+    described = _DESCRIPTION.search(text)
+    return bool(described and _PLURAL.search(described.group()))
 
 
 def _verb_final(cue: str) -> str | None:
