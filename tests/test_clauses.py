@@ -47,10 +47,10 @@ def finder(shipped_config):
     ("Politik erwägt Verkauf an Bain", "", "Bain", None),
     ("Bain prüft ein Gebot für Stada", "", "Bain", "interested"),
     ("Stada-Verkauf", "Die Entscheidung für Bain statt für Cinven fiel einstimmig.", "Cinven", "rejected"),
-    # Entering is done; wanting to enter is interest; preliminary talks are talks.
+    # Entering is done; wanting to enter is interest; preliminary talks are interest.
     ("Bain steigt bei Stada ein", "", "Bain", "approved"),
     ("Bain will bei Stada einsteigen", "", "Bain", "interested"),
-    ("Bain führt Vorgespräche über Stada", "", "Bain", "negotiating"),
+    ("Bain führt Vorgespräche über Stada", "", "Bain", "interested"),
     ("Bain verhandelt über Stada", "", "Bain", "negotiating"),
     # A noun cue named as a purpose or background is no offer.
     ("Stada-Verkauf", "Bain liegt kurz vor der Schwelle für ein Pflichtangebot.", "Bain", None),
@@ -71,6 +71,7 @@ def finder(shipped_config):
     # "gilt als" is a view: an indefinite offer in it is none, a definite one is presupposed.
     ("Stada-Verkauf", "Ein Gebot von Bain gilt als chancenlos.", "Bain", None),
     ("Stada-Verkauf", "Das Gebot von Bain gilt als wenig glaubwürdig.", "Bain", "bid_submitted"),
+    ("Stada-Verkauf", "Als aussichtsreichster Kaufinteressent gilt Bain.", "Bain", "interested"),
     ("Stada-Verkauf", "Das Gebot von Bain wurde übergangen.", "Bain", "rejected"),
     ("Stada-Verkauf", "Die Regulierer erlauben Bain die Aufstockung.", "Bain", "approved"),
 ])
