@@ -26,7 +26,7 @@ _DENYING = frozenset("ausschliessen dementieren deny".split())
 _DISPUTING = frozenset("zurueckweisen bestreiten".split())
 _CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
-_QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
+_QUESTION = frozenset("ob wer whether".split())  # "Ob Fox einsteigt, ist unklar", "Wer verhandelt": asked, no status
 # Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
 # "rechnen mit einer Freigabe").
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen erwarten "

@@ -13,8 +13,8 @@ from bot.statuses import KEYS, label
 DEV_AGREEMENT_FLOOR = 0.92
 ALL_AGREEMENT_FLOOR = 0.87
 # The first fresh set, measured once after the rules (0.669, 93/139), then released as development data when
-# a third set was written elsewhere (0.775, 110/142 after the status2 rules): a floor against regressions.
-FRESH_AGREEMENT_FLOOR = 0.77
+# a third set was written elsewhere (0.782, 111/142 after the status2 rules): a floor against regressions.
+FRESH_AGREEMENT_FLOOR = 0.78
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,10 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
     ("Blackstone und Silver Lake sollen bei Tiktok mitbieten", "Die Finanzinvestoren verhandeln über Anteile.",
      {"Blackstone": "negotiating", "Silver Lake": "negotiating"}),
     ("Oracle soll dazukommen", "Die Investoren von Bytedance verhandeln über eine Abspaltung.", {"Oracle": None}),
+    # A headline asking who does what ("Wer verhandelt") states no story status for the teaser's names.
+    ("Tiktok-Poker: Wer verhandelt, wer nur zuschaut",
+     "Die Gruppe um Oracle verhandelt über Details, und Perplexity wartet auf eine Antwort.",
+     {"Oracle": "negotiating", "Perplexity": None}),
     # "aber" after the finite verb is no conjunction: the description holds its whole clause.
     ("Alphabet will mitbieten", "Der Konzern habe aber rasch abgewinkt.", {"Alphabet": "withdrawn"}),
     ("Twitter will einsteigen", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "negotiating"}),
