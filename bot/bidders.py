@@ -22,8 +22,8 @@ _PARTNER = re.compile(r"partner|konsortium|gruppe um|im boot|gemeinsam mit|zusam
                       r"an der seite")
 # A name right after these prepositions (with an article or one word between) stands in someone else's
 # phrase ("Verkauf an X", "Übernahme durch X", "Garantie für X"; not "mit X bieten", a partner): a plan
-# or examination the clause's verb states is its subject's, not this name's.
-_DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
+# or examination the clause's verb states is its subject's, not this name's ("an der Seite von X": a partner).
+_DEPENDENT = re.compile(r"(?:^|\s)(?<!gemeinsam )(?<!zusammen )(?<!seite )(?:an|am|durch|von|vom|fuer|gegen|bei|beim|ueber|um|"
                         r"to|by|of|for)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein)\s+)?(?:[a-z-]+\s+)?$")
 # A name a short way after these is who the subject deals with; where the clause denies the deal
 # ("führe keine Gespräche mit Triller", "nicht an die Unicredit abgeben"), that one was turned down.
@@ -32,15 +32,17 @@ _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 # Oracle statt für Triller" turns Triller down.
 _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
+_INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
-            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut")
+            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister")
+_PLURAL = re.compile(rf"(?:^|\s)die\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
 # die Vereinbarung gebilligt") speaks of the headline's single bidder too.
 _PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
                       r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
-_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
                           rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
-                          rf"[a-z-]*(?:{_COMPANY})\b")
+                          rf"[a-z-]*(?:{_COMPANY})(?:en|e|n)?\b(?!\s+um\s)")  # "die Gruppe um Oracle" names its own
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class BidderFinder:
     def build(cls, deal: DealConfig, german: GermanText | None = None) -> "BidderFinder":
         owner = {a: b.name for b in deal.bidders for a in b.aliases}
         role_of = {cue: role for role, cues in deal.roles for cue in cues}
+        role_of = {**{_verb_final(cue): role for cue, role in role_of.items() if _verb_final(cue)}, **role_of}
         context = [t for t, _ in deal.deal_terms] + list(deal.subject)
         roles = TermSet.build(role_of)
         return cls(deal, TermSet.build(owner, whole_word=True), owner, TermSet.build(context),
@@ -83,13 +86,14 @@ class BidderFinder:
         found: dict[str, str | None] = {}
         story = None
         title_names: dict[str, None] = {}  # in the order the headline names them
-        described: list[str | None] = []
+        described: list[tuple[str | None, bool, bool]] = []  # (status, about the deal, plural)
         partners: set[str] = set()
         for part, norm, is_title in self._parts(title, teaser):
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)))
+                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
+                               _plural(c.text))
                               for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
             if not hits:
                 if is_title:
@@ -131,11 +135,15 @@ class BidderFinder:
         # Descriptions speak of the headline's bidders: of its single one, or, where the teaser describes
         # as many companies as the headline names, of each in turn ("Microsoft liegt vorn, Twitter ist raus
         # | Der Softwarekonzern verhandelt, der Kurznachrichtendienst hat seine Gespräche eingestellt").
-        companies = [role for role, process in described if not process]
+        # A plural description ("Die Finanzinvestoren verhandeln") speaks of all of them.
+        companies = [(role, plural) for role, process, plural in described if not process]
         if len(title_names) == 1:
-            pairs = [(next(iter(title_names)), role) for role, _ in described]
+            # (a plural description, "Die größten Investoren von Bytedance", is not the one bidder)
+            pairs = [(next(iter(title_names)), role) for role, _, plural in described if not plural]
+        elif companies and all(plural for _, plural in companies):
+            pairs = [(name, role) for name in title_names for role, _ in companies]
         elif len(companies) == len(title_names):
-            pairs = list(zip(title_names, companies))
+            pairs = list(zip(title_names, (role for role, _ in companies)))
         else:
             pairs = []
         for name, role in pairs:
@@ -180,6 +188,21 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _plural(text: str) -> bool:
+    """True where the clause's description of a company is plural ("Die Finanzinvestoren verhandeln")."""
+    described = _DESCRIPTION.search(text)
+    return bool(described and _PLURAL.search(described.group()))
+
+
+def _verb_final(cue: str) -> str | None:
+    """A subordinate clause puts its finite verb last: "wollen ... kaufen" reads "…, dass X Tiktok kaufen
+    will" as "kaufen ... wollen" in lemmas. Only for cues of two infinitives, the one order German flips."""
+    parts = cue.split(" ... ")
+    if len(parts) == 2 and all(_INFINITIVE.fullmatch(p) for p in parts):
+        return f"{parts[1]} ... {parts[0]}"
+    return None
 
 
 def _topic(clause, norm: str) -> bool:

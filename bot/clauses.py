@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
-from bot.splitting import split
+from bot.splitting import RELATIVE, split
 from bot.match import TermSet, normalise
 from bot.statuses import strength
 
@@ -19,14 +19,14 @@ _WORD = re.compile(r"[a-z0-9]+")
 _NEGATION = frozenset("nicht nie niemals weder not never".split())
 _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split())  # negates what follows
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
-                         "might if kann koennen can solle".split())  # "kann … übernehmen": possible, not done
+                         "might if kann koennen can solle muesste muessten braeuchte braeuchten".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
 _DISPUTING = frozenset("zurueckweisen bestreiten".split())
 _CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
-_QUESTION = frozenset("ob whether".split())  # "Ob Fox einsteigt, ist unklar": an open question, no status
+_QUESTION = frozenset("ob wer whether".split())  # "Ob Fox einsteigt, ist unklar", "Wer verhandelt": asked, no status
 # Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
 # "rechnen mit einer Freigabe").
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen erwarten "
@@ -34,15 +34,19 @@ _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beab
 _COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
 # A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
 _CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
+_SUPPOSING = frozenset("falls sofern wenn if".split())
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
+_PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
+_FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
                      r"(?:[a-z-]+\s+)?$")
-_PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
-_FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
+_DEFINITE = re.compile(r"(?:^|\s)(?:das|die|der|dem|den|des|sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+(?:[a-z-]+\s+)?$")
+# Statuses a definite noun phrase presupposes: an offer made, an agreement reached.
+_PRESUPPOSED = ("bid_submitted", "approved")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
 
 
@@ -56,7 +60,8 @@ def _german() -> GermanText:
 class Clause:
     start: int  # offsets in the normalised part
     end: int
-    # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach")
+    # (status, start, end, a verb or phrase: not a noun phrase, background: a noun phrase after "nach",
+    #  definite: a noun phrase with a definite article or possessive)
     cues: tuple[tuple[str, int, int, bool, bool], ...]
     negated: bool  # its cues state nothing as written: negated ("kein Interesse") or asked ("ob")
     denied: bool  # it holds a negation at all ("Mit X gab es keinen Kontakt", "nicht an X verkaufen")
@@ -67,6 +72,7 @@ class Clause:
     text: str
     verbs: tuple[str, ...] = ()  # its verbs' lemmas
     elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
+    supposing: bool = False  # a condition ("falls", "Sollte … scheitern"): what its definite nouns name exists
 
 
 class ClauseReader:
@@ -99,7 +105,7 @@ class ClauseReader:
                 clause = replace(clause, conditional=clause.conditional or before.conditional,
                                  planned=clause.planned or before.planned, intent=clause.intent or before.intent)
             out.append(clause)
-        return tuple(out)
+        return tuple(_embed_relatives(out, norm))
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -130,8 +136,17 @@ class ClauseReader:
             background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
-            cues.append((role, s, e, not nominal, background))
+            # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
+            # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
+            definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
+            cues.append((role, s, e, not nominal, background, definite))
         words = [normalise(t.text) for _, t in tokens]
+        if "gelten" in {t.lemma for _, t in tokens} and "als" in words:
+            # "ein Triller-Gebot gilt als chancenlos" is a view, not a fact; "das Gebot … gilt als wenig
+            # glaubwürdig" presupposes the offer (a definite noun phrase); "als Kaufinteressent gilt X"
+            # predicates the status of X.
+            als = tokens[words.index("als")][0]
+            cues = [c for c in cues if c[3] or c[5] or c[1] > als]
         if set(words) & _NO_COMMENT:  # "Microsoft lehnte einen Kommentar ab": news boilerplate, no refusal
             cues = [c for c in cues if c[0] != "rejected"]
         # "kein" negates the noun phrase it opens, up to its noun: "keine Gespräche" is negated, "kein
@@ -163,12 +178,32 @@ class ClauseReader:
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
         # (but a deadline makes it a plan again: "bis zum 15. September sollen die Verhandlungen abgeschlossen sein")
-        planned = any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
+        # ("Sollte die Vereinbarung scheitern, …" opens a condition, not a report.)
+        planned = words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
             t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
         intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
         elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
+        supposing = bool(set(words) & _SUPPOSING) or words[:1] in ([w] for w in _CONDITION_OPENERS)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
-                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic)
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing)
+
+
+def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
+    """A relative clause between commas sits inside its main clause: "Für Applovin und Employer.com, die
+    noch Angebote abgegeben hatten, ist das Rennen gelaufen" and "Die Verhandlungen mit Microsoft, das mit
+    Walmart bietet, und mit Oracle laufen weiter" each state one status, for the names on both sides; the
+    relative clause keeps its own (background) status for the names inside it."""
+    out = list(clauses)
+    for i in range(1, len(out) - 1):
+        before, relative, after = out[i - 1], out[i], out[i + 1]
+        if not (RELATIVE.match(relative.text) and norm[before.end:relative.start].strip() == ","
+                and norm[relative.end:after.start].strip() == "," and not before.verbs
+                and not before.negated):
+            continue
+        # Each part keeps its own span and text; the status (cues and what qualifies them) is shared.
+        out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
+        out[i + 1] = replace(after, cues=before.cues + after.cues)
+    return out
 
 
 def offsets(text: str) -> list[int]:
@@ -190,10 +225,15 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     if clause is None or not clause.cues:
         return None
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
+    # An agreement "nicht mehr in Sicht" is gone; an offer "nicht geprüft" was still made.
+    given = [c[0] for c in cues if c[5] and c[2] <= pos <= c[2] + _PHRASE_REACH and (
+        c[0] in ("interested", "bid_submitted") or (c[0] in _PRESUPPOSED and not clause.negated))]
     cues = [c for c in cues if c[3]] or cues
     if not cues:
         return None
     role = min((c[0] for c in cues), key=rank)
+    if given and (clause.negated or clause.supposing):
+        return min(given, key=rank)
     if clause.negated:
         # What a negation leaves: no offer yet is still interest ("kein Angebot vor 2026", "ein
         # Angebot liegt nicht vor"); no agreement yet is still talks ("eine Einigung gibt es bisher nicht").
@@ -205,10 +245,14 @@ def status(clauses: list[Clause], pos: int) -> str | None:
     if clause.conditional and role not in ("interested", "negotiating" if clause.intent else ""):
         # A possible offer or talks show interest; a possible win, approval, loss or withdrawal
         # ("wenn Mnuchin zum Zug käme", "der Abschluss wird erwartet") states nothing yet.
-        wants = role in ("negotiating", "bid_submitted") or any(c[0] == "interested" for c in cues)
+        # Wanting to take over ("will … einsteigen", "soll … übernehmen wollen") is interest; wanting to
+        # give something up ("will auf die Garantie verzichten") is not.
+        wants = role in ("negotiating", "bid_submitted") or (clause.intent and role == "approved") or any(c[0] == "interested" for c in cues)
         return "interested" if wants else None  # "wollen Mehrheit übernehmen" holds its own interest cue
     if clause.planned and role == "approved":
         return None  # "Oracle soll die Sicherheit übernehmen": a plan, the deal is not done
+    if clause.planned and role == "bid_submitted":
+        return "interested"  # "Oracle soll nachbessern", "X soll ein Gebot vorlegen": no offer made yet
     return role
 
 

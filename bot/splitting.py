@@ -11,12 +11,15 @@ from bot.match import normalise
 _OPENERS = frozenset("waehrend nachdem obwohl obgleich weil stattdessen derweil unterdessen doch "
                      "whereas while after as".split())
 _JOINERS = frozenset("und oder aber sondern and but".split())
+_ADVERB_AFTER_VERB = frozenset("aber doch jedoch".split())
 # A clause opening with one of these prepositions has a phrase before its verb that is background
 # ("Nach der Absage an Microsoft verhandelt Walmart"): that phrase is a clause of its own.
 _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
 # Where clauses end whatever follows: semicolons, colons (headline "Trump: …"), question marks
 # ("Wer kauft Tiktok? …"), spaced dashes.
 _HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
+# A relative pronoun after a comma opens a verb-final clause inside another one.
+RELATIVE = re.compile(r"(?:der|die|das|dem|den|denen|deren|dessen|welche[mnrs]?|who|which)\s")
 _COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
 # Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
 # "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
@@ -30,9 +33,13 @@ def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int
     cuts = {m.start(): m.end() for m in _HARD.finditer(norm)}
     soft = {m.start(): m.end() for m in _COMMA.finditer(norm)}
     joiners = set()
+    previous = ""
     for pos, t in tokens:
         word = normalise(t.text)
-        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft:
+        # "Der Konzern habe aber rasch abgewinkt": after the finite verb "aber"/"doch" is an adverb.
+        adverb = word in _ADVERB_AFTER_VERB and previous.endswith("(FIN)")
+        previous = t.pos
+        if pos > 0 and (word in _OPENERS or word in _JOINERS) and pos not in soft and not adverb:
             soft[pos] = pos
             joiners.update([pos] if word in _JOINERS else [])
     # News text has no imperatives: a word tagged so is a name ("Triller und Centricus bieten").
@@ -70,6 +77,8 @@ def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int
             if keep and first is not None and not any(left <= v < b for v in verbs) and (b not in closing) and any(
                     after <= j < first for j in joiners):
                 keep = False
+            if not keep and RELATIVE.match(norm, after) and any(after <= v < right for v in verbs):
+                keep = True  # ", die noch Angebote abgegeben hatten,": a relative clause (bot/clauses.py embeds it)
         elif b in joiners:
             # Two finite verbs make two clauses too: "X wird Anteilseigner und soll den Handel übernehmen".
             keep = (any(left <= v < b for v in full_verbs) and any(after <= v < right for v in verbs)) or (

@@ -10,11 +10,11 @@ from bot.statuses import KEYS, label
 # Status agreement reached on tests/data/bidders_dev.jsonl, rounded down. The rules were first written on
 # the odd ids only; since a fresh held-out set (tests/data/bidders_holdout.jsonl, never read by the rules'
 # authors) was written, both halves are development data, and the figure that counts is the fresh set's.
-DEV_AGREEMENT_FLOOR = 0.90
-ALL_AGREEMENT_FLOOR = 0.84
-# The fresh set, measured once after the rules (0.669, 93/139): a floor against regressions, not a goal to
-# tune to; its errors are not looked at.
-FRESH_AGREEMENT_FLOOR = 0.64
+DEV_AGREEMENT_FLOOR = 0.92
+ALL_AGREEMENT_FLOOR = 0.87
+# The first fresh set, measured once after the rules (0.669, 93/139), then released as development data when
+# a third set was written elsewhere (0.782, 111/142 after the status2 rules): a floor against regressions.
+FRESH_AGREEMENT_FLOOR = 0.78
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +97,21 @@ def test_every_status_has_cues_in_the_shipped_config_and_its_own_label(shipped_c
      {"Walmart": "interested", "Microsoft": "rejected"}),
     # A headline that names no bidder gives the story's status; a description refers to the headline's bidder.
     ("Tiktok-Deal abgeschlossen", "Oracle hostet künftig die Daten von Tiktok USA.", {"Oracle": "approved"}),
-    # Preliminary talks are interest, not talks (as both labelled sets read "Vorgespräche").
+    # Preliminary talks are interest, not talks (bid-013 and relevance_dev read them so; bid-009 and hold-008
+    # read talks: a clash between the labels, kept as the relevance set has it).
     ("Twitter will bei Tiktok mitmischen", "Der Kurznachrichtendienst hat Vorgespräche mit Bytedance geführt.",
      {"Twitter": "interested"}),
     ("Twitter steigt ein", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "approved"}),
+    # A plural description speaks of all the headline's bidders, and never of a single one.
+    ("Blackstone und Silver Lake sollen bei Tiktok mitbieten", "Die Finanzinvestoren verhandeln über Anteile.",
+     {"Blackstone": "negotiating", "Silver Lake": "negotiating"}),
+    ("Oracle soll dazukommen", "Die Investoren von Bytedance verhandeln über eine Abspaltung.", {"Oracle": None}),
+    # A headline asking who does what ("Wer verhandelt") states no story status for the teaser's names.
+    ("Tiktok-Poker: Wer verhandelt, wer nur zuschaut",
+     "Die Gruppe um Oracle verhandelt über Details, und Perplexity wartet auf eine Antwort.",
+     {"Oracle": "negotiating", "Perplexity": None}),
+    # "aber" after the finite verb is no conjunction: the description holds its whole clause.
+    ("Alphabet will mitbieten", "Der Konzern habe aber rasch abgewinkt.", {"Alphabet": "withdrawn"}),
     ("Twitter will einsteigen", "Der Kurznachrichtendienst verhandelt mit Bytedance.", {"Twitter": "negotiating"}),
 ])
 def test_status_per_clause(finder, title, teaser, expected):

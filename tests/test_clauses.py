@@ -33,7 +33,9 @@ def finder(shipped_config):
     ("Bain schließt ein Angebot für Stada aus", "", "Bain", "interested"),
     # Conditionals, expectations, demands and questions state no stronger fact.
     ("Stada-Verkauf", "Selbst wenn Bain zum Zug käme, bliebe vieles offen.", "Bain", None),
-    ("Stada-Verkauf", "Sollte die Vereinbarung mit Bain scheitern, steht Cinven bereit.", "Bain", None),
+    # ... but a condition on a definite noun phrase presupposes it: the agreement exists (bid-048, bid-160).
+    ("Stada-Verkauf", "Sollte die Vereinbarung mit Bain scheitern, steht Cinven bereit.", "Bain", "approved"),
+    ("Stada-Verkauf", "Das Angebot von Bain sei nie geprüft worden, klagt der Investor.", "Bain", "bid_submitted"),
     ("Stada-Verkauf", "Der Abschluss der Übernahme durch Bain wird im Herbst erwartet.", "Bain", None),
     ("Stada-Verkauf", "Die Verhandlungen mit Bain dauern länger als erwartet.", "Bain", "negotiating"),
     ("Steigt Bain bei Stada ein?", "", "Bain", None),
@@ -54,6 +56,24 @@ def finder(shipped_config):
     ("Stada-Verkauf", "Bain liegt kurz vor der Schwelle für ein Pflichtangebot.", "Bain", None),
     # A headline quoting a bidder: the quote is the speaker's.
     ("Bain: Kein Angebot vor 2027", "", "Bain", "interested"),
+    # A relative clause between commas sits inside its main clause, which speaks for the names on both sides.
+    ("Stada-Verkauf", "Für Bain und Cinven, die im Frühjahr noch Angebote abgegeben hatten, ist das Rennen gelaufen.",
+     "Cinven", "rejected"),
+    ("Stada-Verkauf", "Die Verhandlungen mit Bain, das gemeinsam mit Cinven bietet, und mit Advent laufen weiter.",
+     "Advent", "negotiating"),
+    # Verb-final order of a subordinate clause ("kaufen will"), and "mit … sprechen" after the object.
+    ("Stada-Verkauf", "Es heißt, dass Bain die Firma kaufen will.", "Bain", "interested"),
+    ("Stada-Verkauf", "Bain soll mit den Eigentümern über ein Modell sprechen.", "Bain", "negotiating"),
+    # A reported or needed offer is none yet; wanting to enter beside a partner is the partner's interest too.
+    ("Stada-Verkauf: Bain soll nachbessern", "", "Bain", "interested"),
+    ("Stada-Verkauf", "Oberhalb von 30 Prozent müsste Bain ein Pflichtangebot vorlegen.", "Bain", "interested"),
+    ("Stada-Verkauf", "Bain will an der Seite von Cinven bei Stada einsteigen.", "Cinven", "interested"),
+    # "gilt als" is a view: an indefinite offer in it is none, a definite one is presupposed.
+    ("Stada-Verkauf", "Ein Gebot von Bain gilt als chancenlos.", "Bain", None),
+    ("Stada-Verkauf", "Das Gebot von Bain gilt als wenig glaubwürdig.", "Bain", "bid_submitted"),
+    ("Stada-Verkauf", "Als aussichtsreichster Kaufinteressent gilt Bain.", "Bain", "interested"),
+    ("Stada-Verkauf", "Das Gebot von Bain wurde übergangen.", "Bain", "rejected"),
+    ("Stada-Verkauf", "Die Regulierer erlauben Bain die Aufstockung.", "Bain", "approved"),
 ])
 def test_status_of_any_bidder(finder, title, teaser, name, expected):
     assert finder.status_of(title, teaser, name) == expected
