@@ -15,6 +15,9 @@ ALL_AGREEMENT_FLOOR = 0.87
 # The first fresh set, measured once after the rules (0.669, 93/139), then released as development data when
 # a third set was written elsewhere (0.782, 111/142 after the status2 rules): a floor against regressions.
 FRESH_AGREEMENT_FLOOR = 0.78
+# The third set (bidders_holdout2.jsonl), never developed on: 0.523 (79/151) before the status2 rules, 0.550
+# (83/151) after. What unseen German gets; a floor, not a target to tune to.
+UNSEEN_AGREEMENT_FLOOR = 0.53
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +178,15 @@ def test_status_agreement_on_the_fresh_held_out_set(finder, shipped_config):
     print(f"\nstatus agreement on the fresh held-out set: {fresh['agreement']:.3f} ({fresh['agree']}/{fresh['pairs']})")
     assert fresh["agreement"] >= FRESH_AGREEMENT_FLOOR
     assert fresh["precision"] >= 0.9  # a configured bidder found where the labels name none is rare
+
+
+def test_status_agreement_on_german_never_developed_on(finder, shipped_config):
+    from bench.bidders_dev import HOLDOUT2
+
+    unseen = evaluate(finder, load(HOLDOUT2), canonical(shipped_config.deal))
+    print(f"\nstatus agreement on the unseen set: {unseen['agreement']:.3f} ({unseen['agree']}/{unseen['pairs']})")
+    assert unseen["agreement"] >= UNSEEN_AGREEMENT_FLOOR
+    assert unseen["recall"] >= 0.9  # configured bidders are found in new wordings too
 
 
 def test_a_status_holds_until_a_later_dated_report_changes_it():
