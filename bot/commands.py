@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 
 from bot.chart import CHANGES, race_image
 from bot.config import Config
@@ -20,6 +21,7 @@ LATEST_DEEPEST = 100  # "/latest 5 ab 100": how far back the count may start
 _LATEST = re.compile(r"(\d{1,6})?\s*(?:\bab\s+(\d{1,6}))?", re.I)
 TIMELINE_MAX = 15  # status changes /bidders <name> lists
 STATUS_FEEDS = 8  # failing feeds listed in /status; `dealticker feeds` lists them all
+STATUS_PERIOD = timedelta(hours=24)  # the deliveries /status counts (and every queued one)
 _COMMAND = re.compile(r"^\s*/?([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 
 
@@ -256,11 +258,12 @@ class Commands:
             more = len(troubled) - STATUS_FEEDS
             lines.append(f"… und {count(more, 'weiterer gestörter Feed', 'weitere gestörte Feeds')} "
                          "(alle: dealticker feeds)")
-        queue = self.store.delivery_counts()
+        queue = self.store.delivery_counts(since=datetime.now(timezone.utc) - STATUS_PERIOD)
         if queue:
-            lines.append(f"Zustellung: {queue.get('sent', 0)} gesendet, {queue.get('pending', 0)} in der Warteschlange, "
+            lines.append(f"Zustellung in den letzten 24 Stunden: {queue.get('sent', 0)} gesendet, "
                          f"{queue.get('failed', 0)} fehlgeschlagen"
-                         + (f", {queue['uncertain']} ungewiss (Absturz beim Senden)" if queue.get("uncertain") else ""))
+                         + (f", {queue['uncertain']} ungewiss (Absturz beim Senden)" if queue.get("uncertain") else "")
+                         + f"; {queue.get('pending', 0) + queue.get('sending', 0)} in der Warteschlange")
         return text(*lines)
 
 

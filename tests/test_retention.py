@@ -157,3 +157,25 @@ def test_0008_upgrades_a_database_at_0007_with_data_and_adds_the_indexes(bare_st
     assert {n: c for n, c in after.items() if n.startswith("ix_")} == declared
     with bare_store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
+
+
+def test_status_counts_the_last_day_and_every_queued_record(store: Store, shipped_config):
+    """/status reads the outbox through its (status, created) index: the day's finished records and every
+    queued one, whatever the retention keeps besides."""
+    from bot.commands import Caller, Commands
+
+    [story], _ = store.add_articles([article("Oracle erhält Zuschlag für Tiktok")], 48)
+    now = utcnow()
+    rows = [("old-sent", "sent", timedelta(days=3)), ("sent", "sent", timedelta(hours=2)),
+            ("failed", "failed", timedelta(hours=23)), ("old-failed", "failed", timedelta(days=2)),
+            ("old-pending", "pending", timedelta(days=2)), ("sending", "sending", timedelta(minutes=1))]
+    with store.engine.begin() as conn:
+        conn.execute(insert(t.deliveries), [
+            {"alert_id": story.id, "followup_id": 0, "platform": "telegram", "chat_id": chat, "thread_id": "",
+             "status": status, "attempts": 0, "next_attempt": now, "needs_edit": False, "created": now - age}
+            for chat, status, age in rows])
+    assert store.delivery_counts(since=now - timedelta(hours=24)) == {"sent": 1, "failed": 1, "pending": 1,
+                                                                       "sending": 1}
+    assert store.delivery_counts() == {"sent": 2, "failed": 2, "pending": 1, "sending": 1}
+    answer = Commands(shipped_config, store).handle(Caller("telegram", "1"), "/status").plain()
+    assert "Zustellung in den letzten 24 Stunden: 1 gesendet, 1 fehlgeschlagen; 2 in der Warteschlange" in answer
