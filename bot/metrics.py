@@ -16,6 +16,7 @@ from bot.feedstate import PROBLEMS
 from bot.platforms.base import ChatGone, ChatMoved, DeliveryError, Rejected, RetryLater, Transient
 
 if TYPE_CHECKING:
+    from bot.leader import Leadership
     from bot.models import PollReport
     from bot.platforms.base import Platform
     from bot.store import Store
@@ -72,6 +73,11 @@ class Metrics:
         for platform in platforms:
             for result in DELIVERY_RESULTS:
                 self.deliveries.labels(platform, result)
+
+    def watch_leadership(self, leadership: Leadership) -> None:
+        """Whether this instance is the one polling, and how many share its database: summed over the
+        instances, `dealticker_leader` must be 1."""
+        self.registry.register(_LeaderCollector(leadership))
 
     @contextmanager
     def polling(self) -> Iterator[None]:
@@ -159,3 +165,14 @@ class _PacerCollector:
         for name, platform in self.platforms.items():
             family.add_metric([name], platform.pacer.rate_limited)
         yield family
+
+
+class _LeaderCollector:
+    def __init__(self, leadership: Leadership):
+        self.leadership = leadership
+
+    def collect(self):
+        yield GaugeMetricFamily("dealticker_leader", "1 while this instance polls the feeds (the leader)",
+                                value=int(self.leadership.is_leader))
+        yield GaugeMetricFamily("dealticker_instances", "Instances sharing this database (PostgreSQL; 1 on SQLite)",
+                                value=self.leadership.instances)

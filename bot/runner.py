@@ -121,6 +121,7 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
         job.cancel()  # what the cut cycle stored stays; the new leader polls the rest
 
     leadership = job.leadership = Leadership(store, platforms, lead, follow)
+    metrics.watch_leadership(leadership)
     receivers = single_receivers(platforms) if leadership.lock.shared else []
     loop = asyncio.get_running_loop()
     received: list[str] = []

@@ -151,6 +151,7 @@ async def test_health_readiness_and_metrics_of_a_run(config, feed_server):
     assert value("dealticker_rate_limited_total", platform="console") == 0
     assert value("dealticker_database_up") == 1
     assert value("dealticker_last_poll_timestamp_seconds") == store_last.finished.timestamp()
+    assert value("dealticker_leader") == 1 and value("dealticker_instances") == 1  # alone: it polls
     assert value("process_resident_memory_bytes") > 0
 
 
