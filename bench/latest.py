@@ -38,7 +38,7 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from bot import schema as t  # noqa: E402
 from bot.commands import Caller, Commands  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from bot.platforms.slack import render_blocks  # noqa: E402
+from bot.platforms.slack_blocks import render_blocks  # noqa: E402
 from bot.platforms.telegram import render_html  # noqa: E402
 from bot.store import Store  # noqa: E402
 

@@ -13,7 +13,8 @@ import pytest
 from bot.commands import Commands
 from bot.config import SlackConfig
 from bot.pipeline import Pipeline
-from bot.platforms.slack import SlackPlatform, render_blocks
+from bot.platforms.slack import SlackPlatform
+from bot.platforms.slack_blocks import render_blocks
 from bot.runner import run
 from bot.store import Store
 from tests.conftest import feed_bytes, with_feeds

@@ -15,9 +15,10 @@ from slack_sdk.webhook.async_client import WebhookResponse
 
 from bot.commands import COMMANDS, SLACK_UMBRELLA, Caller, Commands, command_in
 from bot.config import SlackConfig
-from bot.messages import Image, Reply, Span, fit
+from bot.messages import Image, Reply
 from bot.pacing import Pacer
 from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
+from bot.platforms.slack_blocks import render_blocks
 
 log = logging.getLogger(__name__)
 UMBRELLA = f"/{SLACK_UMBRELLA}"
@@ -27,9 +28,6 @@ SLASH = (*(f"/{c.name}" for c in COMMANDS if c.slash), UMBRELLA)
 # within these 5 minutes. Failures are not kept.
 ADMIN_CACHE_SECONDS = 300.0
 ADMINS_ARE = "Admins und Inhaber des Workspace"
-SECTION_LIMIT = 3000
-MAX_BLOCKS = 50
-FALLBACK_LIMIT = 3000  # Slack advises at most 4,000 characters of top-level text
 # Errors after which the bot cannot post in the channel any more: the subscription ends.
 GONE = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "channel_is_archived",
         "team_access_not_granted", "missing_scope"}
@@ -43,72 +41,6 @@ def slash_commands() -> list[dict]:
     listed = [(f"/{c.name}", c.args, c.title) for c in COMMANDS if c.slash]
     listed.append((UMBRELLA, "latest 3", f"Alle Befehle unter einem Namen: {umbrella}"))
     return [{"command": name, "usage_hint": hint, "description": description} for name, hint, description in listed]
-
-
-def escape(text: str) -> str:
-    """mrkdwn needs exactly these three escaped; everything else is shown as written."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _mrkdwn(span: Span) -> str:
-    text = escape(span.text)
-    if span.style == "bold" and text.strip():
-        text = f"*{text.strip()}* " if text.endswith(" ") else f"*{text}*"
-    elif span.style == "italic" and text.strip():
-        text = f"_{text}_"
-    elif span.style == "code":
-        text = f"`{text}`"
-    if span.url:
-        # A link's text may not contain "|" or ">"; the URL may not contain them either.
-        url = span.url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
-        text = f"<{url}|{text.replace('|', '¦')}>"
-    return text
-
-
-def render_blocks(reply: Reply) -> tuple[str, list[dict]]:
-    """Block Kit: a context block for all-italic lines (source and time), sections otherwise; as
-    much of the reply as 50 blocks of at most 3,000 characters hold, chosen by messages.fit; plus
-    the plain-text fallback notifications show, cut only between lines."""
-    reply = fit(reply, _fits)
-    blocks = _blocks(reply)[:MAX_BLOCKS]
-    for block in blocks:  # only a single paragraph too long for any message is still over the limit
-        _text(block)["text"] = _text(block)["text"][:SECTION_LIMIT]
-    return _fallback(reply), blocks
-
-
-def _fits(reply: Reply) -> bool:
-    blocks = _blocks(reply)
-    return len(blocks) <= MAX_BLOCKS and all(len(_text(b)["text"]) <= SECTION_LIMIT for b in blocks)
-
-
-def _blocks(reply: Reply) -> list[dict]:
-    blocks: list[dict] = []
-    for paragraph in reply.paragraphs:
-        text = "".join(_mrkdwn(s) for s in paragraph)
-        if all(s.style == "italic" for s in paragraph):
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-        elif blocks and blocks[-1]["type"] == "section" and len(blocks) >= MAX_BLOCKS - 1 and \
-                len(blocks[-1]["text"]["text"]) + len(text) + 2 <= SECTION_LIMIT:
-            blocks[-1]["text"]["text"] += "\n\n" + text
-        else:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
-    return blocks
-
-
-def _text(block: dict) -> dict:
-    return block["elements"][0] if block["type"] == "context" else block["text"]
-
-
-def _fallback(reply: Reply) -> str:
-    """The fallback text is mrkdwn too (it is what notifications show): "<!channel>" in a headline
-    must not ping anyone. Whole lines up to FALLBACK_LIMIT; "…" marks that more follows."""
-    lines, size = [], 0
-    for line in escape(reply.plain()).split("\n"):
-        if size + len(line) + 1 > FALLBACK_LIMIT - 2:
-            return "\n".join(lines + ["…"])
-        lines.append(line)
-        size += len(line) + 1
-    return "\n".join(lines)
 
 
 class SlackPlatform:
