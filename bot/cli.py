@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as exc:
-        print(f"Die Konfiguration ist ungültig ({len(exc.problems)} Problem(e)):", file=sys.stderr)
+        n = len(exc.problems)  # the problems themselves are English, like the logs: one language per message
+        print(f"The configuration is invalid ({n} problem{'' if n == 1 else 's'}):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return Exit.USAGE
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             log.exception("failed")
         else:
-            print(f"dealticker {args.command}: {type(exc).__name__}: {exc} (mehr mit --verbose)", file=sys.stderr)
+            print(f"dealticker {args.command}: {type(exc).__name__}: {exc} (more with --verbose)", file=sys.stderr)
         return Exit.FAILURE
 
 
