@@ -44,6 +44,8 @@ _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
                      r"(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
+_TOPIC = re.compile(r"(?:^|\s)(?:ueber|um|an|zu|zur|zum)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein|seine[mnrs]?|ihre[mnrs]?)\s+)?"
+                    r"(?:[a-z-]+\s+)?$")
 _DEFINITE = re.compile(r"(?:^|\s)(?:das|die|der|dem|den|des|sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+(?:[a-z-]+\s+)?$")
 # Statuses a definite noun phrase presupposes: an offer made, an agreement reached.
 _PRESUPPOSED = ("bid_submitted", "approved")
@@ -121,6 +123,12 @@ class ClauseReader:
         for term, s, _ in self.roles.find(lemma_text):
             pos, t = tokens[bisect_right(lemma_at, s) - 1]
             hits.append((term, pos, pos + len(normalise(t.text))))
+        # A compound noun states what its head states ("Milliardenofferte", "Grundsatzeinigung"): the
+        # text layer's head, so every inflection and compound is covered by the one cue.
+        for pos, t in tokens:
+            if t.pos.startswith("NN") and t.parts and not any(s <= pos < e for _, s, e in hits):
+                hits += [(term, pos, pos + len(normalise(t.text))) for term, _, _ in self.roles.find(t.head)
+                         if "..." not in term and " " not in term][:1]
         cues = []
         for term, s, e in hits:
             role = self.role_of[term]
@@ -136,6 +144,8 @@ class ClauseReader:
             background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
+            if nominal and _TOPIC.search(norm[max(start, word - 30):word]) and any(h[1] < word - 4 for h in hits):
+                continue  # "Verhandlungen über die Vereinbarung", "Interesse an einer Offerte": what the other cue is about
             # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
             # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
             definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
