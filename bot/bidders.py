@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from bot.config import DealConfig
-from bot.clauses import ClauseReader, offsets, rank, status
+from bot.clauses import ClauseReader, of_relative, offsets, rank, status
 from bot.german import GermanText
 from bot.match import TermSet, normalise, sentences
 from bot.models import BidderMention, BidderStanding, Sighting
@@ -92,9 +92,9 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
+                described += [(status([c], c.start) or of_relative(clauses, k, norm), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
                                _plural(c.text))
-                              for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
+                              for k, c in enumerate(clauses) if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
@@ -115,6 +115,8 @@ class BidderFinder:
                     title_names[name] = None
                 role = status(clauses, start)
                 clause = next((c for c in clauses if c.start <= start < c.end), None)
+                if role is None and clause is not None and len(_WORD.findall(norm[end:clause.end])) <= 3:
+                    role = of_relative(clauses, clauses.index(clause), norm)
                 if role is None and is_title and clause is clauses[0]:
                     role = self._quoted(clauses, norm, names)
                 elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
-from bot.splitting import RELATIVE, split
+from bot.splitting import OF_ANTECEDENT, RELATIVE, split
 from bot.match import TermSet, normalise
 from bot.statuses import strength
 
@@ -73,6 +73,7 @@ class Clause:
     verbs: tuple[str, ...] = ()  # its verbs' lemmas
     elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
     supposing: bool = False  # a condition ("falls", "Sollte … scheitern"): what its definite nouns name exists
+    verb_final: bool = False  # its last word is a verb, as in a relative clause ("…, die Interesse signalisiert haben")
 
 
 class ClauseReader:
@@ -179,19 +180,22 @@ class ClauseReader:
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
         # A question ("Steigt Microsoft bei Tiktok ein?") asks what a statement would state.
         asked = norm[start:end + 2].rstrip().endswith("?")
+        # A perfect infinitive reports a past fact: "soll … erhalten haben"; "ein Angebot gemacht haben will"
+        # is a claim of one, not a plan.
+        perfect = any(t.lemma in ("haben", "sein") and b.pos == "VV(PP)" for (_, b), (_, t) in zip(tokens, tokens[1:]))
         conditional = asked or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
-            (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON) or (t.pos == "PTKZU" and after.startswith("V"))
+            (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON and not (perfect and t.lemma == "wollen")) or (t.pos == "PTKZU" and after.startswith("V"))
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
-        # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
-        # (but a deadline makes it a plan again: "bis zum 15. September sollen die Verhandlungen abgeschlossen sein")
-        # ("Sollte die Vereinbarung scheitern, …" opens a condition, not a report.)
-        planned = words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
-            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
-        intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
+        # "soll … übernehmen" is a plan (and so is "bis zum 15. September sollen die Verhandlungen
+        # abgeschlossen sein": a deadline); "Sollte die Vereinbarung scheitern, …" opens a condition.
+        planned = words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and (
+            "bis" in words or not perfect)
+        intent = not set(words) & _CONDITIONAL and not perfect and any(t.lemma == "wollen" for _, t in tokens)
         elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
         supposing = bool(set(words) & _SUPPOSING) or words[:1] in ([w] for w in _CONDITION_OPENERS)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
-                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing)
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing,
+                      bool(tokens) and tokens[-1][1].pos.startswith("V"))
 
 
 def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
@@ -210,6 +214,18 @@ def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
         out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
         out[i + 1] = replace(after, cues=before.cues + after.cues)
     return out
+
+
+def of_relative(clauses: list[Clause], i: int, norm: str) -> str | None:
+    """The status a relative clause right after clauses[i] states of the name it follows: "Oracle und
+    Twitter, die beide Interesse signalisiert haben sollen", "der Konzern, der derzeit verhandelt",
+    "die Investoren um Oracle, deren Einstieg Trump gebilligt hat"; not "…, dessen Partner leer ausging"."""
+    if i + 1 >= len(clauses) or norm[clauses[i].end:clauses[i + 1].start].strip() != ",":
+        return None
+    relative = clauses[i + 1]
+    if not relative.verb_final or not OF_ANTECEDENT.match(relative.text):
+        return None  # "Orcel betont, das Angebot … ändere nichts": an article, not a relative pronoun
+    return status([relative], relative.start)
 
 
 def offsets(text: str) -> list[int]:

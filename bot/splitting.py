@@ -19,7 +19,13 @@ _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
 # ("Wer kauft Tiktok? …"), spaced dashes.
 _HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
 # A relative pronoun after a comma opens a verb-final clause inside another one.
-RELATIVE = re.compile(r"(?:der|die|das|dem|den|denen|deren|dessen|welche[mnrs]?|who|which)\s")
+# (also after a preposition: "Microsoft, mit dem sich der Handelskonzern zusammengetan hatte, geht leer aus")
+RELATIVE = re.compile(r"(?:(?:mit|an|bei|von|fuer|ueber|zu|gegen|um|durch|auf|aus|nach|unter)\s+(?=de[mnr]|denen|dessen|deren))?"
+                      r"(?:der|die|das|dem|den|denen|deren|dessen|welche[mnrs]?|who|which)\s")
+# A relative clause whose pronoun is its subject or object speaks of the name before it ("Oracle, das
+# geboten hatte", "Investoren, deren Einstieg Trump billigte"), not one about another party ("…, dessen Partner …").
+OF_ANTECEDENT = re.compile(r"(?:der|die|das|dem|den|denen|welche[mnrs]?|who|which)\s|(?:deren|dessen)\s+(?!(?:[a-z-]+\s+)?"
+                           r"[a-z-]*(?:partner|chef|gruender|konkurrent|rivale|mutter|tochter|eigentuemer|aktionaer))")
 _COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
 # Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
 # "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
