@@ -34,7 +34,7 @@ _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
 _INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
-            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister")
+            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister|unternehmer|youtuber|influencer")
 _PLURAL = re.compile(rf"(?:^|\s)die\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
 # die Vereinbarung gebilligt") speaks of the headline's single bidder too.

@@ -45,6 +45,12 @@ _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z
 _TOPIC = re.compile(r"(?:^|\s)(?:ueber|um|an|zu|zur|zum)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein|seine[mnrs]?|ihre[mnrs]?)\s+)?"
                     r"(?:[a-z-]+\s+)?$")
 _DEFINITE = re.compile(r"(?:^|\s)(?:das|die|der|dem|den|des|sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+(?:[a-z-]+\s+)?$")
+# "wartet auf eine Antwort zu seiner Fusionsofferte", "hält an ihren Gesprächen fest": the subject's own
+# offer or talks, named as what the clause speaks about, exist whatever it plans, asks or denies of them
+# (as its object they may be planned: "könnte seine Offerte nachbessern").
+_OWN = re.compile(r"(?:^|\s)(?:zu|zur|zum|auf|an|fuer|ueber|mit|von|bei|um|aus)\s+(?:sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+"
+                  r"(?:[a-z-]+\s+)?$")
+_OWNED = ("interested", "negotiating", "bid_submitted")
 # Statuses a definite noun phrase presupposes: an offer made, an agreement reached.
 _PRESUPPOSED = ("bid_submitted", "approved")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
@@ -146,7 +152,8 @@ class ClauseReader:
             # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
             # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
             definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
-            cues.append((role, s, e, not nominal, background, definite))
+            own = nominal and bool(_OWN.search(norm[max(start, word - 30):word]))
+            cues.append((role, s, e, not nominal, background, definite, own))
         words = [normalise(t.text) for _, t in tokens]
         if "gelten" in {t.lemma for _, t in tokens} and "als" in words:
             # "ein Triller-Gebot gilt als chancenlos" is a view, not a fact; "das Gebot … gilt als wenig
@@ -242,10 +249,17 @@ def offsets(text: str) -> list[int]:
 def status(clauses: list[Clause], pos: int) -> str | None:
     """The status the clause holding `pos` states: its strongest cue (a rejection beats the bid it
     rejects), where only noun-phrase cues stand the strongest of those; none where it is negated;
-    interest at most where it is conditional or planned, and no approval from "sollen"."""
+    interest at most where it is conditional or planned, and no approval from "sollen"; at least what
+    its subject's own offer or talks presuppose ("seine Offerte")."""
     clause = next((c for c in clauses if c.start <= pos < c.end), None)
     if clause is None or not clause.cues:
         return None
+    stated = _stated(clause, pos)
+    own = min((c[0] for c in clause.cues if c[6] and c[0] in _OWNED), key=rank, default=None)
+    return own if rank(own) < rank(stated) else stated
+
+
+def _stated(clause: Clause, pos: int) -> str | None:
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
     # An agreement "nicht mehr in Sicht" is gone; an offer "nicht geprüft" was still made.
     given = [c[0] for c in cues if c[5] and c[2] <= pos <= c[2] + _PHRASE_REACH and (
