@@ -32,6 +32,7 @@ _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 # Oracle statt für Triller" turns Triller down.
 _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
+_OWNER = re.compile(r"[a-z-]*\s+(?:von|vom|um|der|des|aus)\s")
 _INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
             r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister|unternehmer|youtuber|influencer")
@@ -94,7 +95,8 @@ class BidderFinder:
             if not is_title:
                 described += [(status([c], c.start) or of_relative(clauses, k, norm), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
                                _plural(c.text))
-                              for k, c in enumerate(clauses) if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
+                              for k, c in enumerate(clauses) if (_DESCRIPTION.search(c.text) or _PROCESS.search(c.text))
+                              and not self._owned_by_name(c.text)]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
@@ -157,6 +159,13 @@ class BidderFinder:
             if found[name] is None and lead in ("negotiating", "bid_submitted", "approved"):
                 found[name] = lead
         return tuple(BidderMention(name, role or story) for name, role in found.items())
+
+    def _owned_by_name(self, text: str) -> bool:
+        """True where the description names its own party ("das Bündnis von Microsoft und Walmart", "die
+        Gespräche der Gruppe um Oracle"): it speaks of those, not of the headline's bidder."""
+        m = _DESCRIPTION.search(text) or _PROCESS.search(text)
+        rest = text[m.end():m.end() + 40]
+        return bool(_OWNER.match(rest) and self.names.search(rest))
 
     @staticmethod
     def _quoted(clauses, norm: str, names: TermSet) -> str | None:
