@@ -32,6 +32,7 @@ _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 # Oracle statt für Triller" turns Triller down.
 _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
+_BEFORE = ("nach ", "seit ", "trotz ", "wegen ")
 _OWNER = re.compile(r"[a-z-]*\s+(?:von|vom|um|der|des|aus)\s")
 _INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
@@ -121,7 +122,8 @@ class BidderFinder:
                     role = of_relative(clauses, clauses.index(clause), norm)
                 if role is None and is_title and clause is clauses[0]:
                     role = self._quoted(clauses, norm, names)
-                elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text):
+                elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text) and (
+                        not clauses[0].text.startswith(_BEFORE)):  # "Nach Trumps Veto: Microsoft …": background
                     # "Annahmefrist beendet: Adnoc sichert sich …": the headline's topic is its bidder's status.
                     role = status(clauses[:1], clauses[0].start)
                 if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],

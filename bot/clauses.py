@@ -23,6 +23,9 @@ _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte m
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
+# A deal or talks paused or stopped ("auf Eis", "pausiert", "vorerst gestoppt") have no status: nobody
+# won, lost or withdrew (all three labelled sets read them so).
+_PAUSING = frozenset("pausieren aussetzen zurueckstellen unterbrechen stoppen einfrieren".split())
 _DISPUTING = frozenset("zurueckweisen bestreiten".split())
 _CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
@@ -178,7 +181,8 @@ class ClauseReader:
         # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
         refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
         denied = bool(set(words) & _NEGATION or phrases or refuted)
-        negated = refuted or bool(set(words) & (_NEGATION | _QUESTION)) or any(
+        paused = bool(lemmas & _PAUSING) or " auf eis" in f" {text}"
+        negated = refuted or paused or bool(set(words) & (_NEGATION | _QUESTION)) or any(
             a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
             negated = denied = False
