@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from bot.german import GermanText
 from bot.splitting import OF_ANTECEDENT, RELATIVE, split
-from bot.match import TermSet, normalise
+from bot.match import TermSet, head_pattern, normalise
 from bot.statuses import strength
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -21,6 +21,8 @@ _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split(
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
                          "might if kann koennen can solle muesste muessten braeuchte braeuchten".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+# "Amazon äußert sich nicht zu der Offerte": silence about what the clause names, which still holds.
+_SILENT = frozenset("aeussern kommentieren".split())
 _NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
 # A deal or talks paused or stopped ("auf Eis", "pausiert", "vorerst gestoppt") have no status: nobody
@@ -33,7 +35,10 @@ _QUESTION = frozenset("ob wer whether".split())  # "Ob Fox einsteigt, ist unklar
 # Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
 # "rechnen mit einer Freigabe").
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen erwarten "
-                         "warten rechnen".split())
+                         "warten rechnen draengen anbieten".split())  # "drängt in die Verhandlungen", "bietet Gespräche an"
+# Readiness is a modal like "wollen": "stehe bereit", "sei gesprächsbereit", "bereit, nachzulegen" state
+# interest, whatever the deal. (A word ending, not a term: a term "bereit" also finds "bereits".)
+_READY = "bereit"
 _COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
 # A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
 _CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
@@ -136,8 +141,9 @@ class ClauseReader:
         for pos, t in tokens:
             if t.pos.startswith("NN") and t.parts and not any(s <= pos < e for _, s, e in hits):
                 hits += [(term, pos, pos + len(normalise(t.text))) for term, _, _ in self.roles.find(t.head)
-                         if "..." not in term and " " not in term][:1]
-        cues = []
+                         if head_pattern(term) or term.startswith("*")][:1]  # the term syntax: "^plan$" is no "Zeitplan"
+        ready = [(pos, t) for pos, t in tokens if t.pos.startswith("ADJ") and t.lemma.endswith(_READY)]
+        cues = [("interested", pos, pos + len(normalise(t.text)), True, False, False, False) for pos, t in ready]
         for term, s, e in hits:
             role = self.role_of[term]
             word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
@@ -179,6 +185,8 @@ class ClauseReader:
         words = [w if not (w == "nicht" and after in _NOT_NEGATING) else "" for w, after in zip(words, words[1:] + [""])]
         # Verbs that deny what the clause names: "schließt ein Angebot aus", "dementiert Gespräche",
         # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
+        if lemmas & _SILENT:
+            words = [w if w not in _NEGATION else "" for w in words]
         refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
         denied = bool(set(words) & _NEGATION or phrases or refuted)
         paused = bool(lemmas & _PAUSING) or " auf eis" in f" {text}"
@@ -194,7 +202,7 @@ class ClauseReader:
         # A perfect infinitive reports a past fact: "soll … erhalten haben"; "ein Angebot gemacht haben will"
         # is a claim of one, not a plan.
         perfect = any(t.lemma in ("haben", "sein") and b.pos == "VV(PP)" for (_, b), (_, t) in zip(tokens, tokens[1:]))
-        conditional = asked or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
+        conditional = asked or bool(ready) or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
             (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON and not (perfect and t.lemma == "wollen")) or (t.pos == "PTKZU" and after.startswith("V"))
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … übernehmen" is a plan (and so is "bis zum 15. September sollen die Verhandlungen
