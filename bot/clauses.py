@@ -136,19 +136,21 @@ class ClauseReader:
         for term, s, _ in self.roles.find(lemma_text):
             pos, t = tokens[bisect_right(lemma_at, s) - 1]
             hits.append((term, pos, pos + len(normalise(t.text))))
-        # A compound noun states what its head states ("Milliardenofferte", "Grundsatzeinigung"): the
-        # text layer's head, so every inflection and compound is covered by the one cue.
+        # A compound noun states what its head states ("Milliardenofferte", "Übernahmeverhandlungen"): the
+        # text layer's head, so every inflection and compound is covered by the one cue. Not approvals:
+        # "Wettbewerbsfreigabe", "Teilgenehmigung", "Jahresabschluss" approve a part or something else.
         for pos, t in tokens:
             if t.pos.startswith("NN") and t.parts and not any(s <= pos < e for _, s, e in hits):
                 hits += [(term, pos, pos + len(normalise(t.text))) for term, _, _ in self.roles.find(t.head)
-                         if head_pattern(term) or term.startswith("*")][:1]  # the term syntax: "^plan$" is no "Zeitplan"
+                         if (head_pattern(term) or term.startswith("*")) and self.role_of[term] != "approved"][:1]
         ready = [(pos, t) for pos, t in tokens if t.pos.startswith("ADJ") and t.lemma.endswith(_READY)]
         cues = [("interested", pos, pos + len(normalise(t.text)), True, False, False, False) for pos, t in ready]
         for term, s, e in hits:
             role = self.role_of[term]
             word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
-            if role == "approved" and _NEARLY.search(norm[max(start, s - 24):s]):
-                role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed
+            nearly = role == "approved" and bool(_NEARLY.search(norm[max(start, s - 24):s]))
+            if nearly:
+                role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed, but talked about
             inside = [t for pos, t in tokens if s <= pos < e]
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
@@ -161,7 +163,8 @@ class ClauseReader:
             # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
             # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
             definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
-            own = nominal and bool(_OWN.search(norm[max(start, word - 30):word]))
+            # (a nearly finished agreement presupposes the talks, whatever became of it: "liegt auf Eis")
+            own = nearly or (nominal and bool(_OWN.search(norm[max(start, word - 30):word])))
             cues.append((role, s, e, not nominal, background, definite, own))
         words = [normalise(t.text) for _, t in tokens]
         if "gelten" in {t.lemma for _, t in tokens} and "als" in words:
