@@ -46,6 +46,8 @@ _SUPPOSING = frozenset("falls sofern wenn if".split())
 # A cue made of these only is a noun phrase ("Gebot", "nach dem Aus", "aus dem Rennen"): it counts
 # only where no verb or predicate cue stands in the clause ("prüft ein Gebot" is interest).
 _NOMINAL = ("NN", "NE", "ART", "APPR", "PPOSAT", "ADJ(A)", "CARD")
+_PRELIMINARY = re.compile(r"vor(?!verhandl)[a-z]*gespraech|sondierung")
+_FIRST = re.compile(r"(?:^|\s)(?:vorlaeufige?[nrs]?|erste[nrs]?|informelle?[nrs]?|preliminary)\s+(?:[a-z-]+\s+)?$")
 _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|einer?m?|seine[mnr]?|ihre[mnr]?)?\s*$")
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
                      r"(?:[a-z-]+\s+)?$")
@@ -151,6 +153,8 @@ class ClauseReader:
             nearly = role == "approved" and bool(_NEARLY.search(norm[max(start, s - 24):s]))
             if nearly:
                 role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed, but talked about
+            elif role == "negotiating" and (_PRELIMINARY.match(norm, word) or _FIRST.search(norm[start:word])):
+                role = "interested"  # "Vorgespräche", "vorläufige Gespräche": a first contact, not talks
             inside = [t for pos, t in tokens if s <= pos < e]
             nominal = all(t.pos.startswith(_NOMINAL) for t in inside)
             # "nach dem Aus seines Partners Microsoft": a noun phrase after "nach" is background that
