@@ -36,13 +36,14 @@ _BEFORE = ("nach ", "seit ", "trotz ", "wegen ")
 _OWNER = re.compile(r"[a-z-]*\s+(?:von|vom|um|der|des|aus)\s")
 _INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
-            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister|unternehmer|youtuber|influencer")
-_PLURAL = re.compile(rf"(?:^|\s)die\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
+            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister|unternehmer|youtuber|influencer|"
+            r"interessent")
+_PLURAL = re.compile(rf"(?:^|\s)(?:die|beide)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
 # die Vereinbarung gebilligt") speaks of the headline's single bidder too.
 _PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
                       r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
-_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?|beide)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)?|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
                           rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
                           rf"[a-z-]*(?:{_COMPANY})(?:en|e|n)?\b(?!\s+um\s)")  # "die Gruppe um Oracle" names its own
 

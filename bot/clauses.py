@@ -201,7 +201,7 @@ class ClauseReader:
             a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
             negated = denied = False
-        pending = denied and bool(set(words) & _PENDING)
+        pending = denied and bool(set(words) & _PENDING - ({"noch"} if "weder" in words else set()))  # "weder … noch"
         # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
         # A question ("Steigt Microsoft bei Tiktok ein?") asks what a statement would state.
