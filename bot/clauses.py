@@ -214,7 +214,10 @@ class ClauseReader:
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
         # "soll … übernehmen" is a plan (and so is "bis zum 15. September sollen die Verhandlungen
         # abgeschlossen sein": a deadline); "Sollte die Vereinbarung scheitern, …" opens a condition.
-        planned = words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and (
+        # Konjunktiv I of the future ("er werde die App übernehmen") reports an announcement: a plan.
+        future = any(t.text.lower() == "werde" and t.pos.startswith("VA") for _, t in tokens) and any(
+            t.pos == "VV(INF)" for _, t in tokens)
+        planned = future or words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and (
             "bis" in words or not perfect)
         intent = not set(words) & _CONDITIONAL and not perfect and any(t.lemma == "wollen" for _, t in tokens)
         elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
