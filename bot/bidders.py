@@ -121,6 +121,9 @@ class BidderFinder:
                 clause = next((c for c in clauses if c.start <= start < c.end), None)
                 if role is None and clause is not None and len(_WORD.findall(norm[end:clause.end])) <= 3:
                     role = of_relative(clauses, clauses.index(clause), norm)
+                later = clauses[clauses.index(clause) + 1:] if clause is not None else []
+                if later and later[0].subjectless and not names.search(later[0].text):
+                    role = min((role, status(later[:1], later[0].start)), key=rank)  # "… – und winkt nun ab"
                 if role is None and is_title and clause is clauses[0]:
                     role = self._quoted(clauses, norm, names)
                 elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text) and (

@@ -39,6 +39,7 @@ _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beab
 # Readiness is a modal like "wollen": "stehe bereit", "sei gesprächsbereit", "bereit, nachzulegen" state
 # interest, whatever the deal. (A word ending, not a term: a term "bereit" also finds "bereits".)
 _READY = "bereit"
+_JOINED = frozenset("und doch aber sondern".split())
 _COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
 # A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
 _CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
@@ -90,6 +91,7 @@ class Clause:
     elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
     supposing: bool = False  # a condition ("falls", "Sollte … scheitern"): what its definite nouns name exists
     verb_final: bool = False  # its last word is a verb, as in a relative clause ("…, die Interesse signalisiert haben")
+    subjectless: bool = False  # "… hatte ein Auge auf Tiktok geworfen – und winkt nun ab": the subject before's
 
 
 class ClauseReader:
@@ -224,7 +226,8 @@ class ClauseReader:
         supposing = bool(set(words) & _SUPPOSING) or words[:1] in ([w] for w in _CONDITION_OPENERS)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
                       tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing,
-                      bool(tokens) and tokens[-1][1].pos.startswith("V"))
+                      bool(tokens) and tokens[-1][1].pos.startswith("V"),
+                      len(tokens) > 1 and words[0] in _JOINED and tokens[1][1].pos.endswith("(FIN)"))
 
 
 def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
