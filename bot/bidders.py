@@ -233,7 +233,7 @@ def _denied_to(clause, before: str, deal_words: TermSet) -> bool:
     ("über den Verkauf an Oracle ist nicht entschieden") or gone ("Vereinbarung mit X nicht in Sicht")."""
     if not clause.denied or clause.pending or not _COUNTERPART.search(before):
         return False
-    return any(c[0] in ("negotiating", "bid_submitted") for c in clause.cues) or any(
+    return any(r in ("negotiating", "bid_submitted") for r in [c[0] for c in clause.cues] + list(clause.topics)) or any(
         deal_words.search(verb) for verb in clause.verbs)
 
 

@@ -25,9 +25,10 @@ _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
 _SILENT = frozenset("aeussern kommentieren".split())
 _NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
-# A deal or talks paused or stopped ("auf Eis", "pausiert", "vorerst gestoppt") have no status: nobody
-# won, lost or withdrew (all three labelled sets read them so).
-_PAUSING = frozenset("pausieren aussetzen zurueckstellen unterbrechen stoppen einfrieren".split())
+# A deal or talks paused ("auf Eis", "pausiert", "vorerst gestoppt") have no status: nobody won, lost or
+# withdrew (all three labelled sets read them so). Stopped for good ("EU stoppt Übernahme") is a rejection.
+_PAUSING = frozenset("pausieren aussetzen zurueckstellen unterbrechen einfrieren".split())
+_FOR_NOW = frozenset("vorerst vorlaeufig einstweilen".split())
 _DISPUTING = frozenset("zurueckweisen bestreiten".split())
 _CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
@@ -91,6 +92,7 @@ class Clause:
     elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
     supposing: bool = False  # a condition ("falls", "Sollte … scheitern"): what its definite nouns name exists
     verb_final: bool = False  # its last word is a verb, as in a relative clause ("…, die Interesse signalisiert haben")
+    topics: tuple[str, ...] = ()  # statuses of cues that only name what another is about ("kein Interesse an Gesprächen")
     subjectless: bool = False  # "… hatte ein Auge auf Tiktok geworfen – und winkt nun ab": the subject before's
 
 
@@ -149,6 +151,7 @@ class ClauseReader:
                          if (head_pattern(term) or term.startswith("*")) and self.role_of[term] != "approved"][:1]
         ready = [(pos, t) for pos, t in tokens if t.pos.startswith("ADJ") and t.lemma.endswith(_READY)]
         cues = [("interested", pos, pos + len(normalise(t.text)), True, False, False, False) for pos, t in ready]
+        topics: list[str] = []
         for term, s, e in hits:
             role = self.role_of[term]
             word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
@@ -165,7 +168,8 @@ class ClauseReader:
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
             if nominal and _TOPIC.search(norm[max(start, word - 30):word]) and any(h[1] < word - 4 for h in hits):
-                continue  # "Verhandlungen über die Vereinbarung", "Interesse an einer Offerte": what the other cue is about
+                topics.append(role)  # "Verhandlungen über die Vereinbarung", "Interesse an einer Offerte": what the other cue is about
+                continue
             # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
             # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
             definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
@@ -198,7 +202,7 @@ class ClauseReader:
             words = [w if w not in _NEGATION else "" for w in words]
         refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
         denied = bool(set(words) & _NEGATION or phrases or refuted)
-        paused = bool(lemmas & _PAUSING) or " auf eis" in f" {text}"
+        paused = bool(lemmas & _PAUSING) or " auf eis" in f" {text}" or bool("stoppen" in lemmas and set(words) & _FOR_NOW)
         negated = refuted or paused or bool(set(words) & (_NEGATION | _QUESTION)) or any(
             a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
@@ -226,7 +230,7 @@ class ClauseReader:
         supposing = bool(set(words) & _SUPPOSING) or words[:1] in ([w] for w in _CONDITION_OPENERS)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
                       tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing,
-                      bool(tokens) and tokens[-1][1].pos.startswith("V"),
+                      bool(tokens) and tokens[-1][1].pos.startswith("V"), tuple(topics),
                       len(tokens) > 1 and words[0] in _JOINED and tokens[1][1].pos.endswith("(FIN)"))
 
 
