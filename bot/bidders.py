@@ -5,9 +5,10 @@ import re
 from dataclasses import dataclass
 
 from bot.config import DealConfig
-from bot.clauses import ClauseReader, of_relative, offsets, rank, status
+from bot.clauses import ClauseReader, of_relative, rank, status
 from bot.german import GermanText
 from bot.match import TermSet, normalise, sentences
+from bot.splitting import offsets
 from bot.models import BidderMention, BidderStanding, Sighting
 
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
@@ -98,7 +99,7 @@ class BidderFinder:
                 described += [(status([c], c.start) or of_relative(clauses, k, norm), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
                                _plural(c.text))
                               for k, c in enumerate(clauses) if (_DESCRIPTION.search(c.text) or _PROCESS.search(c.text))
-                              and not self._owned_by_name(c.text)]
+                              and not _owned_by_name(c.text, (names, self.names))]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
@@ -166,13 +167,6 @@ class BidderFinder:
                 found[name] = lead
         return tuple(BidderMention(name, role or story) for name, role in found.items())
 
-    def _owned_by_name(self, text: str) -> bool:
-        """True where the description names its own party ("das Bündnis von Microsoft und Walmart", "die
-        Gespräche der Gruppe um Oracle"): it speaks of those, not of the headline's bidder."""
-        m = _DESCRIPTION.search(text) or _PROCESS.search(text)
-        rest = text[m.end():m.end() + 40]
-        return bool(_OWNER.match(rest) and self.names.search(rest))
-
     @staticmethod
     def _quoted(clauses, norm: str, names: TermSet) -> str | None:
         """A headline "Orcel: Kein Angebot vor 2026" quotes its speaker: where the speaker is a bidder and
@@ -205,6 +199,14 @@ class BidderFinder:
             if c_start >= end and text[end:c_start] in ("-", ""):
                 return True
         return False
+
+
+def _owned_by_name(text: str, names) -> bool:
+    """True where the description names its own party ("das Bündnis von Microsoft und Walmart", "die
+    Gespräche der Gruppe um Oracle"): it speaks of those, not of the headline's bidder."""
+    m = _DESCRIPTION.search(text) or _PROCESS.search(text)
+    rest = text[m.end():m.end() + 40]
+    return bool(_OWNER.match(rest) and any(n.search(rest) for n in names))
 
 
 def _plural(text: str) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
-from bot.splitting import OF_ANTECEDENT, RELATIVE, split
+from bot.splitting import OF_ANTECEDENT, embed_relatives, offsets, split
 from bot.match import TermSet, head_pattern, normalise
 from bot.statuses import strength
 
@@ -126,7 +126,7 @@ class ClauseReader:
                 clause = replace(clause, conditional=clause.conditional or before.conditional,
                                  planned=clause.planned or before.planned, intent=clause.intent or before.intent)
             out.append(clause)
-        return tuple(_embed_relatives(out, norm))
+        return tuple(embed_relatives(out, norm))
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -234,24 +234,6 @@ class ClauseReader:
                       len(tokens) > 1 and words[0] in _JOINED and tokens[1][1].pos.endswith("(FIN)"))
 
 
-def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
-    """A relative clause between commas sits inside its main clause: "Für Applovin und Employer.com, die
-    noch Angebote abgegeben hatten, ist das Rennen gelaufen" and "Die Verhandlungen mit Microsoft, das mit
-    Walmart bietet, und mit Oracle laufen weiter" each state one status, for the names on both sides; the
-    relative clause keeps its own (background) status for the names inside it."""
-    out = list(clauses)
-    for i in range(1, len(out) - 1):
-        before, relative, after = out[i - 1], out[i], out[i + 1]
-        if not (RELATIVE.match(relative.text) and norm[before.end:relative.start].strip() == ","
-                and norm[relative.end:after.start].strip() == "," and not before.verbs
-                and not before.negated):
-            continue
-        # Each part keeps its own span and text; the status (cues and what qualifies them) is shared.
-        out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
-        out[i + 1] = replace(after, cues=before.cues + after.cues)
-    return out
-
-
 def of_relative(clauses: list[Clause], i: int, norm: str) -> str | None:
     """The status a relative clause right after clauses[i] states of the name it follows: "Oracle und
     Twitter, die beide Interesse signalisiert haben sollen", "der Konzern, der derzeit verhandelt",
@@ -262,17 +244,6 @@ def of_relative(clauses: list[Clause], i: int, norm: str) -> str | None:
     if not relative.verb_final or not OF_ANTECEDENT.match(relative.text):
         return None  # "Orcel betont, das Angebot … ändere nichts": an article, not a relative pronoun
     return status([relative], relative.start)
-
-
-def offsets(text: str) -> list[int]:
-    """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
-    if len(normalise(text)) == len(text) and text.isascii():
-        return list(range(len(text) + 1))
-    width = {ch: len(normalise(ch)) for ch in set(text)}
-    out = [0]
-    for ch in text:
-        out.append(out[-1] + width[ch])
-    return out
 
 
 def status(clauses: list[Clause], pos: int) -> str | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from dataclasses import replace
 
 from bot.match import normalise
 
@@ -108,4 +109,32 @@ def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int
             out += [(s, verb), (verb, e)]
         elif e > s:
             out.append((s, e))
+    return out
+
+def embed_relatives(clauses: list, norm: str) -> list:
+    """A relative clause between commas sits inside its main clause: "Für Applovin und Employer.com, die
+    noch Angebote abgegeben hatten, ist das Rennen gelaufen" and "Die Verhandlungen mit Microsoft, das mit
+    Walmart bietet, und mit Oracle laufen weiter" each state one status, for the names on both sides; the
+    relative clause keeps its own (background) status for the names inside it."""
+    out = list(clauses)
+    for i in range(1, len(out) - 1):
+        before, relative, after = out[i - 1], out[i], out[i + 1]
+        if not (RELATIVE.match(relative.text) and norm[before.end:relative.start].strip() == ","
+                and norm[relative.end:after.start].strip() == "," and not before.verbs
+                and not before.negated):
+            continue
+        # Each part keeps its own span and text; the status (cues and what qualifies them) is shared.
+        out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
+        out[i + 1] = replace(after, cues=before.cues + after.cues)
+    return out
+
+
+def offsets(text: str) -> list[int]:
+    """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
+    if len(normalise(text)) == len(text) and text.isascii():
+        return list(range(len(text) + 1))
+    width = {ch: len(normalise(ch)) for ch in set(text)}
+    out = [0]
+    for ch in text:
+        out.append(out[-1] + width[ch])
     return out
