@@ -1,4 +1,4 @@
-"""Where German news text splits into clauses: hard punctuation, commas and "und" between statements, openers."""
+"""Where German news text splits into clauses (hard punctuation, commas and "und" between statements, openers, relative clauses)."""
 from __future__ import annotations
 
 import re
