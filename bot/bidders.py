@@ -5,9 +5,10 @@ import re
 from dataclasses import dataclass
 
 from bot.config import DealConfig
-from bot.clauses import ClauseReader, offsets, rank, status
+from bot.clauses import ClauseReader, of_relative, rank, status
 from bot.german import GermanText
 from bot.match import TermSet, normalise, sentences
+from bot.splitting import offsets
 from bot.models import BidderMention, BidderStanding, Sighting
 
 # How far (in characters) a cue like "laut" or "Konkurrent" may stand from a name to qualify it.
@@ -32,15 +33,18 @@ _COUNTERPART = re.compile(r"(?:^|\s)(?:mit|an)\s+(?:[^\s,]+\s+){0,4}$")
 # Oracle statt für Triller" turns Triller down.
 _INSTEAD = re.compile(r"(?:^|\s)(?:an)?statt\s+(?:fuer\s+|von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$|"
                       r"(?:^|\s)anstelle\s+(?:von\s+)?(?:de[mnrs]\s+|die\s+|das\s+)?$")
+_BEFORE = ("nach ", "seit ", "trotz ", "wegen ")
+_OWNER = re.compile(r"[a-z-]*\s+(?:von|vom|um|der|des|aus)\s")
 _INFINITIVE = re.compile(r"[a-z]{3,}(?:en|ern|eln)")
 _COMPANY = (r"bieter|konzern|unternehmen|start-up|startup|dienst|kette|investor|geber|gesellschaft|gruppe|konsortium|"
-            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister")
-_PLURAL = re.compile(rf"(?:^|\s)die\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
+            r"buendnis|milliardaer|fonds|firma|riese|haendler|bank|institut|minister|unternehmer|youtuber|influencer|"
+            r"interessent")
+_PLURAL = re.compile(rf"(?:^|\s)(?:die|beide)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)\b")
 # A teaser clause about the deal itself ("Die Verhandlungen dauern länger als erwartet", "Der Präsident hat
 # die Vereinbarung gebilligt") speaks of the headline's single bidder too.
 _PROCESS = re.compile(r"(?:^|\s)(?:der|die|das|den|dem)\s+(?:[a-z-]+\s+)?[a-z-]*(?:verhandlung|gespraech|deal|"
                       r"uebernahme|transaktion|verkauf|vereinbarung|einigung|abschluss)")
-_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
+_DESCRIPTION = re.compile(rf"^(?:er|sie|es|man)\s|^(?:seine?[mnrs]?|ihre?[mnrs]?|beide)\s+(?:[a-z-]+\s+)?[a-z-]*(?:{_COMPANY})(?:en|e|n)?|(?:^|\s)(?<!fuer )(?<!von )(?<!an )(?<!mit )(?<!gegen )"
                           rf"(?<!ueber )(?<!auf )(?<!bei )(?<!um )(?<!durch )(?:der|die|das)\s+(?:[a-z-]+\s+)?"
                           rf"[a-z-]*(?:{_COMPANY})(?:en|e|n)?\b(?!\s+um\s)")  # "die Gruppe um Oracle" names its own
 
@@ -92,9 +96,10 @@ class BidderFinder:
             hits = names.find(norm)
             clauses = self.reader.read(part)
             if not is_title:
-                described += [(status([c], c.start), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
+                described += [(status([c], c.start) or of_relative(clauses, k, norm), bool(_PROCESS.search(c.text) and not _DESCRIPTION.search(c.text)),
                                _plural(c.text))
-                              for c in clauses if _DESCRIPTION.search(c.text) or _PROCESS.search(c.text)]
+                              for k, c in enumerate(clauses) if (_DESCRIPTION.search(c.text) or _PROCESS.search(c.text))
+                              and not _owned_by_name(c.text, (names, self.names))]
             if not hits:
                 if is_title:
                     # A headline that names no bidder states the story's status where it speaks of the
@@ -115,9 +120,15 @@ class BidderFinder:
                     title_names[name] = None
                 role = status(clauses, start)
                 clause = next((c for c in clauses if c.start <= start < c.end), None)
+                if role is None and clause is not None and len(_WORD.findall(norm[end:clause.end])) <= 3:
+                    role = of_relative(clauses, clauses.index(clause), norm)
+                later = clauses[clauses.index(clause) + 1:] if clause is not None else []
+                if later and later[0].subjectless and not names.search(later[0].text):
+                    role = min((role, status(later[:1], later[0].start)), key=rank)  # "… – und winkt nun ab"
                 if role is None and is_title and clause is clauses[0]:
                     role = self._quoted(clauses, norm, names)
-                elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text):
+                elif role is None and is_title and _topic(clauses[0], norm) and not names.search(clauses[0].text) and (
+                        not clauses[0].text.startswith(_BEFORE)):  # "Nach Trumps Veto: Microsoft …": background
                     # "Annahmefrist beendet: Adnoc sichert sich …": the headline's topic is its bidder's status.
                     role = status(clauses[:1], clauses[0].start)
                 if role is None and clause is not None and _denied_to(clause, norm[clause.start:start],
@@ -190,6 +201,14 @@ class BidderFinder:
         return False
 
 
+def _owned_by_name(text: str, names) -> bool:
+    """True where the description names its own party ("das Bündnis von Microsoft und Walmart", "die
+    Gespräche der Gruppe um Oracle"): it speaks of those, not of the headline's bidder."""
+    m = _DESCRIPTION.search(text) or _PROCESS.search(text)
+    rest = text[m.end():m.end() + 40]
+    return bool(_OWNER.match(rest) and any(n.search(rest) for n in names))
+
+
 def _plural(text: str) -> bool:
     """True where the clause's description of a company is plural ("Die Finanzinvestoren verhandeln")."""
     described = _DESCRIPTION.search(text)
@@ -216,7 +235,7 @@ def _denied_to(clause, before: str, deal_words: TermSet) -> bool:
     ("über den Verkauf an Oracle ist nicht entschieden") or gone ("Vereinbarung mit X nicht in Sicht")."""
     if not clause.denied or clause.pending or not _COUNTERPART.search(before):
         return False
-    return any(c[0] in ("negotiating", "bid_submitted") for c in clause.cues) or any(
+    return any(r in ("negotiating", "bid_submitted") for r in [c[0] for c in clause.cues] + list(clause.topics)) or any(
         deal_words.search(verb) for verb in clause.verbs)
 
 

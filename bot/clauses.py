@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from bot.german import GermanText
-from bot.splitting import RELATIVE, split
-from bot.match import TermSet, normalise
+from bot.splitting import OF_ANTECEDENT, embed_relatives, offsets, split
+from bot.match import TermSet, head_pattern, normalise
 from bot.statuses import strength
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -21,8 +21,14 @@ _NEGATING_ARTICLE = frozenset("kein keine keinen keinem keiner keines no".split(
 _CONDITIONAL = frozenset("koennte koennten wuerde wuerden waere waeren moechte moechten falls wenn could would "
                          "might if kann koennen can solle muesste muessten braeuchte braeuchten".split())  # "kann … übernehmen": possible, not done
 _NO_COMMENT = frozenset("kommentar stellungnahme comment".split())
+# "Amazon äußert sich nicht zu der Offerte": silence about what the clause names, which still holds.
+_SILENT = frozenset("aeussern kommentieren".split())
 _NOT_NEGATING = frozenset("nur zuletzt only".split())
 _DENYING = frozenset("ausschliessen dementieren deny".split())
+# A deal or talks paused ("auf Eis", "pausiert", "vorerst gestoppt") have no status: nobody won, lost or
+# withdrew (all three labelled sets read them so). Stopped for good ("EU stoppt Übernahme") is a rejection.
+_PAUSING = frozenset("pausieren aussetzen zurueckstellen unterbrechen einfrieren".split())
+_FOR_NOW = frozenset("vorerst vorlaeufig einstweilen".split())
 _DISPUTING = frozenset("zurueckweisen bestreiten".split())
 _CLAIMS = ("bericht", "darstellung", "spekulation", "geruecht", "meldung", "report")
 _PENDING = frozenset("noch bisher bislang vorerst yet".split())
@@ -30,7 +36,11 @@ _QUESTION = frozenset("ob wer whether".split())  # "Ob Fox einsteigt, ist unklar
 # Plans, and expectations of what is still to come ("der Abschluss wird erwartet", "wartet auf Freigaben",
 # "rechnen mit einer Freigabe").
 _PLAN_LEMMAS = frozenset("wollen planen erwaegen pruefen vorbereiten hoffen beabsichtigen ueberlegen erwarten "
-                         "warten rechnen".split())
+                         "warten rechnen draengen anbieten".split())  # "drängt in die Verhandlungen", "bietet Gespräche an"
+# Readiness is a modal like "wollen": "stehe bereit", "sei gesprächsbereit", "bereit, nachzulegen" state
+# interest, whatever the deal. (A word ending, not a term: a term "bereit" also finds "bereits".)
+_READY = "bereit"
+_JOINED = frozenset("und doch aber sondern".split())
 _COMPARISON = frozenset("als wie".split())  # "länger als erwartet", "wie erwartet": no expectation
 # A clause that opens with these states a condition ("Sollte die Vereinbarung scheitern, …").
 _CONDITION_OPENERS = frozenset("sollte sollten falls sofern".split())
@@ -44,7 +54,15 @@ _AFTER = re.compile(r"(?:^|\s)(?:nach|seit|trotz|wegen|angesichts)\s+(?:de[mnr]|
 _NEARLY = re.compile(r"(?:^|\s)(?:nahezu|fast|beinahe|annaehernd|so gut wie|weitgehend|nearly|almost)\s+"
                      r"(?:[a-z-]+\s+)?$")
 _PURPOSE = re.compile(r"(?:^|\s)(?:fuer|for)\s+(?:ein|eine|einen|an|a)\s+(?:[a-z-]+\s+)?$")
+_TOPIC = re.compile(r"(?:^|\s)(?:ueber|um|an|zu|zur|zum)\s+(?:(?:de[mnrs]|die|das|eine[mnrs]?|ein|seine[mnrs]?|ihre[mnrs]?)\s+)?"
+                    r"(?:[a-z-]+\s+)?$")
 _DEFINITE = re.compile(r"(?:^|\s)(?:das|die|der|dem|den|des|sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+(?:[a-z-]+\s+)?$")
+# "wartet auf eine Antwort zu seiner Fusionsofferte", "hält an ihren Gesprächen fest": the subject's own
+# offer or talks, named as what the clause speaks about, exist whatever it plans, asks or denies of them
+# (as its object they may be planned: "könnte seine Offerte nachbessern").
+_OWN = re.compile(r"(?:^|\s)(?:zu|zur|zum|auf|an|fuer|ueber|mit|von|bei|um|aus)\s+(?:sein|seine[mnrs]?|ihr|ihre[mnrs]?)\s+"
+                  r"(?:[a-z-]+\s+)?$")
+_OWNED = ("interested", "negotiating", "bid_submitted")
 # Statuses a definite noun phrase presupposes: an offer made, an agreement reached.
 _PRESUPPOSED = ("bid_submitted", "approved")
 _PHRASE_REACH = 40  # characters after a background phrase's cue that its names stand in
@@ -73,6 +91,9 @@ class Clause:
     verbs: tuple[str, ...] = ()  # its verbs' lemmas
     elliptic: bool = False  # an infinitive without a finite verb: "…, Walmart einsteigen" shares the one before
     supposing: bool = False  # a condition ("falls", "Sollte … scheitern"): what its definite nouns name exists
+    verb_final: bool = False  # its last word is a verb, as in a relative clause ("…, die Interesse signalisiert haben")
+    topics: tuple[str, ...] = ()  # statuses of cues that only name what another is about ("kein Interesse an Gesprächen")
+    subjectless: bool = False  # "… hatte ein Auge auf Tiktok geworfen – und winkt nun ab": the subject before's
 
 
 class ClauseReader:
@@ -105,7 +126,7 @@ class ClauseReader:
                 clause = replace(clause, conditional=clause.conditional or before.conditional,
                                  planned=clause.planned or before.planned, intent=clause.intent or before.intent)
             out.append(clause)
-        return tuple(_embed_relatives(out, norm))
+        return tuple(embed_relatives(out, norm))
 
     def _clause(self, norm: str, start: int, end: int, german: GermanText, part: str, at: list[int]) -> Clause:
         text = norm[start:end]
@@ -121,12 +142,22 @@ class ClauseReader:
         for term, s, _ in self.roles.find(lemma_text):
             pos, t = tokens[bisect_right(lemma_at, s) - 1]
             hits.append((term, pos, pos + len(normalise(t.text))))
-        cues = []
+        # A compound noun states what its head states ("Milliardenofferte", "Übernahmeverhandlungen"): the
+        # text layer's head, so every inflection and compound is covered by the one cue. Not approvals:
+        # "Wettbewerbsfreigabe", "Teilgenehmigung", "Jahresabschluss" approve a part or something else.
+        for pos, t in tokens:
+            if t.pos.startswith("NN") and t.parts and not any(s <= pos < e for _, s, e in hits):
+                hits += [(term, pos, pos + len(normalise(t.text))) for term, _, _ in self.roles.find(t.head)
+                         if (head_pattern(term) or term.startswith("*")) and self.role_of[term] != "approved"][:1]
+        ready = [(pos, t) for pos, t in tokens if t.pos.startswith("ADJ") and t.lemma.endswith(_READY)]
+        cues = [("interested", pos, pos + len(normalise(t.text)), True, False, False, False) for pos, t in ready]
+        topics: list[str] = []
         for term, s, e in hits:
             role = self.role_of[term]
             word = norm.rfind(" ", start, s) + 1 or start  # a cue may end a compound: "Pflichtangebot"
-            if role == "approved" and _NEARLY.search(norm[max(start, s - 24):s]):
-                role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed
+            nearly = role == "approved" and bool(_NEARLY.search(norm[max(start, s - 24):s]))
+            if nearly:
+                role = "negotiating"  # "eine nahezu fertige Vereinbarung": not yet agreed, but talked about
             elif role == "negotiating" and (_PRELIMINARY.match(norm, word) or _FIRST.search(norm[start:word])):
                 role = "interested"  # "Vorgespräche", "vorläufige Gespräche": a first contact, not talks
             inside = [t for pos, t in tokens if s <= pos < e]
@@ -136,10 +167,15 @@ class ClauseReader:
             background = nominal and bool(_AFTER.search(norm[start:word]) or norm.startswith(("nach ", "seit "), s))
             if nominal and _PURPOSE.search(norm[max(start, word - 30):word]):
                 continue  # "die Schwelle für ein Pflichtangebot", "Geld für eine Übernahme": none made
+            if nominal and _TOPIC.search(norm[max(start, word - 30):word]) and any(h[1] < word - 4 for h in hits):
+                topics.append(role)  # "Verhandlungen über die Vereinbarung", "Interesse an einer Offerte": what the other cue is about
+                continue
             # "Das Angebot der Gruppe um X", "die Vereinbarung mit X": a definite noun phrase presupposes
             # what it names, whatever the clause's verb says of it ("sei nicht geprüft worden", "falls … scheitert").
             definite = nominal and bool(_DEFINITE.search(norm[max(start, word - 30):word]))
-            cues.append((role, s, e, not nominal, background, definite))
+            # (a nearly finished agreement presupposes the talks, whatever became of it: "liegt auf Eis")
+            own = nearly or (nominal and bool(_OWN.search(norm[max(start, word - 30):word])))
+            cues.append((role, s, e, not nominal, background, definite, own))
         words = [normalise(t.text) for _, t in tokens]
         if "gelten" in {t.lemma for _, t in tokens} and "als" in words:
             # "ein Triller-Gebot gilt als chancenlos" is a view, not a fact; "das Gebot … gilt als wenig
@@ -162,68 +198,68 @@ class ClauseReader:
         words = [w if not (w == "nicht" and after in _NOT_NEGATING) else "" for w, after in zip(words, words[1:] + [""])]
         # Verbs that deny what the clause names: "schließt ein Angebot aus", "dementiert Gespräche",
         # "weist Berichte über Gespräche zurück" (but "weist die Offerte zurück" is a rejection).
+        if lemmas & _SILENT:
+            words = [w if w not in _NEGATION else "" for w in words]
         refuted = bool(lemmas & _DENYING) or bool(lemmas & _DISPUTING and any(w.startswith(_CLAIMS) for w in words))
         denied = bool(set(words) & _NEGATION or phrases or refuted)
-        negated = refuted or bool(set(words) & (_NEGATION | _QUESTION)) or any(
+        paused = bool(lemmas & _PAUSING) or " auf eis" in f" {text}" or bool("stoppen" in lemmas and set(words) & _FOR_NOW)
+        negated = refuted or paused or bool(set(words) & (_NEGATION | _QUESTION)) or any(
             a <= s <= b for a, b in phrases for _, s, _ in hits)
         if any(set(_WORD.findall(term)) & (_NEGATION | _NEGATING_ARTICLE) for term, _, _ in hits):
             negated = denied = False
-        pending = denied and bool(set(words) & _PENDING)
+        pending = denied and bool(set(words) & _PENDING - ({"noch"} if "weder" in words else set()))  # "weder … noch"
         # "zu" before a verb: an infinitive clause ("…, sich an dem Konsortium zu beteiligen") is a plan.
         pos_after = [t.pos for _, t in tokens[1:]] + [""]
         # A question ("Steigt Microsoft bei Tiktok ein?") asks what a statement would state.
         asked = norm[start:end + 2].rstrip().endswith("?")
-        conditional = asked or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
-            (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON) or (t.pos == "PTKZU" and after.startswith("V"))
+        # A perfect infinitive reports a past fact: "soll … erhalten haben"; "ein Angebot gemacht haben will"
+        # is a claim of one, not a plan.
+        perfect = any(t.lemma in ("haben", "sein") and b.pos == "VV(PP)" for (_, b), (_, t) in zip(tokens, tokens[1:]))
+        conditional = asked or bool(ready) or bool(set(words) & _CONDITIONAL) or words[:1] in ([w] for w in _CONDITION_OPENERS) or any(
+            (t.lemma in _PLAN_LEMMAS and before not in _COMPARISON and not (perfect and t.lemma == "wollen")) or (t.pos == "PTKZU" and after.startswith("V"))
             for (_, t), after, before in zip(tokens, pos_after, [""] + words))
-        # "soll … erhalten haben" reports a past fact; "soll … übernehmen" a plan.
-        # (but a deadline makes it a plan again: "bis zum 15. September sollen die Verhandlungen abgeschlossen sein")
-        # ("Sollte die Vereinbarung scheitern, …" opens a condition, not a report.)
-        planned = words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and ("bis" in words or not any(
-            t.lemma in ("haben", "sein") and before.pos == "VV(PP)" for (_, before), (_, t) in zip(tokens, tokens[1:])))
-        intent = not set(words) & _CONDITIONAL and any(t.lemma == "wollen" for _, t in tokens)
+        # "soll … übernehmen" is a plan (and so is "bis zum 15. September sollen die Verhandlungen
+        # abgeschlossen sein": a deadline); "Sollte die Vereinbarung scheitern, …" opens a condition.
+        # Konjunktiv I of the future ("er werde die App übernehmen") reports an announcement: a plan.
+        future = any(t.text.lower() == "werde" and t.pos.startswith("VA") for _, t in tokens) and any(
+            t.pos == "VV(INF)" for _, t in tokens)
+        planned = future or words[:1] not in ([w] for w in _CONDITION_OPENERS) and any(t.lemma == "sollen" for _, t in tokens) and (
+            "bis" in words or not perfect)
+        intent = not set(words) & _CONDITIONAL and not perfect and any(t.lemma == "wollen" for _, t in tokens)
         elliptic = not any(t.pos.endswith("(FIN)") for _, t in tokens) and any(t.pos == "VV(INF)" for _, t in tokens)
         supposing = bool(set(words) & _SUPPOSING) or words[:1] in ([w] for w in _CONDITION_OPENERS)
         return Clause(start, end, tuple(cues), negated, denied, pending, conditional, planned, intent, text,
-                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing)
+                      tuple(t.lemma for _, t in tokens if t.pos.startswith("VV")), elliptic, supposing,
+                      bool(tokens) and tokens[-1][1].pos.startswith("V"), tuple(topics),
+                      len(tokens) > 1 and words[0] in _JOINED and tokens[1][1].pos.endswith("(FIN)"))
 
 
-def _embed_relatives(clauses: list[Clause], norm: str) -> list[Clause]:
-    """A relative clause between commas sits inside its main clause: "Für Applovin und Employer.com, die
-    noch Angebote abgegeben hatten, ist das Rennen gelaufen" and "Die Verhandlungen mit Microsoft, das mit
-    Walmart bietet, und mit Oracle laufen weiter" each state one status, for the names on both sides; the
-    relative clause keeps its own (background) status for the names inside it."""
-    out = list(clauses)
-    for i in range(1, len(out) - 1):
-        before, relative, after = out[i - 1], out[i], out[i + 1]
-        if not (RELATIVE.match(relative.text) and norm[before.end:relative.start].strip() == ","
-                and norm[relative.end:after.start].strip() == "," and not before.verbs
-                and not before.negated):
-            continue
-        # Each part keeps its own span and text; the status (cues and what qualifies them) is shared.
-        out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
-        out[i + 1] = replace(after, cues=before.cues + after.cues)
-    return out
-
-
-def offsets(text: str) -> list[int]:
-    """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
-    if len(normalise(text)) == len(text) and text.isascii():
-        return list(range(len(text) + 1))
-    width = {ch: len(normalise(ch)) for ch in set(text)}
-    out = [0]
-    for ch in text:
-        out.append(out[-1] + width[ch])
-    return out
+def of_relative(clauses: list[Clause], i: int, norm: str) -> str | None:
+    """The status a relative clause right after clauses[i] states of the name it follows: "Oracle und
+    Twitter, die beide Interesse signalisiert haben sollen", "der Konzern, der derzeit verhandelt",
+    "die Investoren um Oracle, deren Einstieg Trump gebilligt hat"; not "…, dessen Partner leer ausging"."""
+    if i + 1 >= len(clauses) or norm[clauses[i].end:clauses[i + 1].start].strip() != ",":
+        return None
+    relative = clauses[i + 1]
+    if not relative.verb_final or not OF_ANTECEDENT.match(relative.text):
+        return None  # "Orcel betont, das Angebot … ändere nichts": an article, not a relative pronoun
+    return status([relative], relative.start)
 
 
 def status(clauses: list[Clause], pos: int) -> str | None:
     """The status the clause holding `pos` states: its strongest cue (a rejection beats the bid it
     rejects), where only noun-phrase cues stand the strongest of those; none where it is negated;
-    interest at most where it is conditional or planned, and no approval from "sollen"."""
+    interest at most where it is conditional or planned, and no approval from "sollen"; at least what
+    its subject's own offer or talks presuppose ("seine Offerte")."""
     clause = next((c for c in clauses if c.start <= pos < c.end), None)
     if clause is None or not clause.cues:
         return None
+    stated = _stated(clause, pos)
+    own = min((c[0] for c in clause.cues if c[6] and c[0] in _OWNED), key=rank, default=None)
+    return own if rank(own) < rank(stated) else stated
+
+
+def _stated(clause: Clause, pos: int) -> str | None:
     cues = [c for c in clause.cues if not c[4] or c[1] <= pos <= c[2] + _PHRASE_REACH]
     # An agreement "nicht mehr in Sicht" is gone; an offer "nicht geprüft" was still made.
     given = [c[0] for c in cues if c[5] and c[2] <= pos <= c[2] + _PHRASE_REACH and (

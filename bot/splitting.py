@@ -1,8 +1,9 @@
-"""Where German news text splits into clauses: hard punctuation, commas and "und" between statements, openers."""
+"""Where German news text splits into clauses (hard punctuation, commas and "und" between statements, openers, relative clauses)."""
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from dataclasses import replace
 
 from bot.match import normalise
 
@@ -19,7 +20,13 @@ _BACKGROUND = frozenset("nach trotz wegen angesichts".split())
 # ("Wer kauft Tiktok? …"), spaced dashes.
 _HARD = re.compile(r"\s*[;:?!]\s+|\s+-+\s+|\s*\u2014\s*")
 # A relative pronoun after a comma opens a verb-final clause inside another one.
-RELATIVE = re.compile(r"(?:der|die|das|dem|den|denen|deren|dessen|welche[mnrs]?|who|which)\s")
+# (also after a preposition: "Microsoft, mit dem sich der Handelskonzern zusammengetan hatte, geht leer aus")
+RELATIVE = re.compile(r"(?:(?:mit|an|bei|von|fuer|ueber|zu|gegen|um|durch|auf|aus|nach|unter)\s+(?=de[mnr]|denen|dessen|deren))?"
+                      r"(?:der|die|das|dem|den|denen|deren|dessen|welche[mnrs]?|who|which)\s")
+# A relative clause whose pronoun is its subject or object speaks of the name before it ("Oracle, das
+# geboten hatte", "Investoren, deren Einstieg Trump billigte"), not one about another party ("…, dessen Partner …").
+OF_ANTECEDENT = re.compile(r"(?:der|die|das|dem|den|denen|welche[mnrs]?|who|which)\s|(?:deren|dessen)\s+(?!(?:[a-z-]+\s+)?"
+                           r"[a-z-]*(?:partner|chef|gruender|konkurrent|rivale|mutter|tochter|eigentuemer|aktionaer))")
 _COMMA = re.compile(r",(?!\d)\s*")  # not the decimal comma of "12,5 Prozent"
 # Parts of speech that make a headline fragment a statement of its own ("Oracle vorn, …",
 # "… Murdoch-Anteil noch offen"), besides a verb or a status cue.
@@ -102,4 +109,32 @@ def split(norm: str, tokens: list, cue_starts: list[int]) -> list[tuple[int, int
             out += [(s, verb), (verb, e)]
         elif e > s:
             out.append((s, e))
+    return out
+
+def embed_relatives(clauses: list, norm: str) -> list:
+    """A relative clause between commas sits inside its main clause: "Für Applovin und Employer.com, die
+    noch Angebote abgegeben hatten, ist das Rennen gelaufen" and "Die Verhandlungen mit Microsoft, das mit
+    Walmart bietet, und mit Oracle laufen weiter" each state one status, for the names on both sides; the
+    relative clause keeps its own (background) status for the names inside it."""
+    out = list(clauses)
+    for i in range(1, len(out) - 1):
+        before, relative, after = out[i - 1], out[i], out[i + 1]
+        if not (RELATIVE.match(relative.text) and norm[before.end:relative.start].strip() == ","
+                and norm[relative.end:after.start].strip() == "," and not before.verbs
+                and not before.negated):
+            continue
+        # Each part keeps its own span and text; the status (cues and what qualifies them) is shared.
+        out[i - 1] = replace(after, start=before.start, end=before.end, text=before.text, cues=before.cues + after.cues)
+        out[i + 1] = replace(after, cues=before.cues + after.cues)
+    return out
+
+
+def offsets(text: str) -> list[int]:
+    """Offset in normalise(text) of each offset in text (folding "ü" to "ue" moves what follows)."""
+    if len(normalise(text)) == len(text) and text.isascii():
+        return list(range(len(text) + 1))
+    width = {ch: len(normalise(ch)) for ch in set(text)}
+    out = [0]
+    for ch in text:
+        out.append(out[-1] + width[ch])
     return out

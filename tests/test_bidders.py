@@ -13,11 +13,12 @@ from bot.statuses import KEYS, label
 DEV_AGREEMENT_FLOOR = 0.92
 ALL_AGREEMENT_FLOOR = 0.87
 # The first fresh set, measured once after the rules (0.669, 93/139), then released as development data when
-# a third set was written elsewhere (0.782, 111/142 after the status2 rules): a floor against regressions.
-FRESH_AGREEMENT_FLOOR = 0.78
-# The third set (bidders_holdout2.jsonl), never developed on: 0.523 (79/151) before the status2 rules, 0.550
-# (83/151) after. What unseen German gets; a floor, not a target to tune to.
-UNSEEN_AGREEMENT_FLOOR = 0.53
+# a third set was written elsewhere (0.782, 111/142 after the status2 rules; 0.775, 110/142 after the status3
+# rules, which follow the majority of the sets where this one's labels differ): a floor against regressions.
+FRESH_AGREEMENT_FLOOR = 0.77
+# The third set (bidders_holdout2.jsonl): 0.523 (79/151) before the status2 rules, 0.550 (83/151) after, then
+# released as development data (a fourth set is measured elsewhere): 0.755 (114/151) after the status3 rules.
+UNSEEN_AGREEMENT_FLOOR = 0.75
 
 
 @pytest.fixture(scope="module")

@@ -107,3 +107,53 @@ def test_an_elliptic_clause_shares_the_modal_verb(finder):
 ])
 def test_not_only_and_winners(finder, title, teaser, name, expected):
     assert finder.status_of(title, teaser, name) == expected
+
+
+@pytest.mark.parametrize("title, teaser, name, expected", [
+    # A relative clause states its status of the name it follows (also after a preposition, and a genitive
+    # one where its noun is the name's own), not where it speaks of another party ("dessen Partner").
+    ("Stada-Verkauf", "Bain und Cinven, die beide Interesse signalisiert haben sollen, schweigen.", "Cinven", "interested"),
+    ("Stada-Verkauf", "Der Finanzinvestor Advent, dessen Partner leer ausgegangen ist, schweigt.", "Advent", None),
+    ("Stada-Verkauf", "Cinven, mit dem sich Bain zusammengetan hatte, geht dagegen leer aus.", "Cinven", "rejected"),
+    ("Stada-Verkauf", "Profitieren würden die Investoren um Bain, deren Einstieg die Behörde gebilligt hat.", "Bain", "approved"),
+    # A bidder's own offer named as what the clause is about holds whatever the clause plans; as the object
+    # of a conditional it is only planned. Compound nouns state what their head states.
+    ("Stada-Verkauf", "Während Bain auf eine Antwort zu seiner Offerte wartet, schweigt Stada.", "Bain", "bid_submitted"),
+    ("Bain könnte seine Offerte nachbessern", "", "Bain", "interested"),
+    ("Stada-Verkauf", "Bain hält an seiner Milliardenofferte fest.", "Bain", "bid_submitted"),
+    ("Trotz Kritik: Bain hält an Milliardenofferte fest", "", "Bain", "bid_submitted"),
+    # A cue noun that is the topic of another ("Interesse an einer Offerte") states nothing of its own.
+    ("Stada-Verkauf", "Der Konzern bestätigte sein Interesse an einer gemeinsamen Offerte mit Bain.", "Bain", "interested"),
+    # Paused talks state no status; readiness is interest ("bereits" is not readiness); silence about an
+    # offer leaves it; "nicht angenommen" and "weder … noch" turn a bidder down.
+    ("Stada-Verkauf", "Bain legt die Gespräche über Stada vorerst auf Eis.", "Bain", None),
+    ("Stada-Verkauf", "Bain habe die Verhandlungen mit Stada pausiert.", "Bain", None),
+    ("Stada-Verkauf", "Sollte der Deal platzen, stehe Cinven bereit.", "Cinven", "interested"),
+    ("Bain verhandelt bereits mit Stada", "", "Bain", "negotiating"),
+    ("Bain äußert sich nicht zu Stada-Offerte", "", "Bain", "bid_submitted"),
+    ("Stada-Verkauf", "Das Angebot von Bain wurde nicht angenommen.", "Bain", "rejected"),
+    ("Stada verkauft weder an Bain noch an Cinven", "", "Cinven", "rejected"),
+    # Konjunktiv I future is an announcement; a subjectless "und" clause speaks of the subject before it;
+    # "gemacht haben will" claims a past offer; a background topic ("Nach … Veto:") is no status.
+    ("Stada-Verkauf", "Bain werde Stada übernehmen, sagte ein Sprecher.", "Bain", None),
+    ("Auch Bain hatte ein Auge auf Stada geworfen – und winkt nun ab", "", "Bain", "withdrawn"),
+    ("Stada-Verkauf", "Zur Gruppe gehört Cinven, die Stada ein Barangebot gemacht haben will.", "Cinven", "bid_submitted"),
+    ("Nach Stadas Veto: Bain legt Gespräche auf Eis", "", "Bain", None),
+    ("Stada-Verkauf", "Bain und Cinven bemühen sich um eine Einigung.", "Bain", "negotiating"),
+    ("Bain bietet Gespräche an", "", "Bain", "interested"),
+])
+def test_reported_structure_and_status_words(finder, title, teaser, name, expected):
+    """Sentences in the varied German of news copy (relative clauses, Konjunktiv I, nominal style), written
+    for this test: each line is one class of wording, not one labelled item."""
+    assert finder.status_of(title, teaser, name) == expected
+
+
+def test_descriptions_that_name_their_own_party_or_are_plural(finder):
+    """"Das Bündnis von Silver Lake und Sequoia" speaks of those two, not of the headline's bidder; "Beide
+    Interessenten" speaks of both headline bidders."""
+    found = {m.name: m.role for m in finder.find(
+        "Blackstone prüft Gebot für Tiktok", "Das Bündnis von Silver Lake und Sequoia hat seine Offerte bereits abgegeben.")}
+    assert found["Blackstone"] == "interested"
+    found = {m.name: m.role for m in finder.find(
+        "Blackstone und Sequoia: Zwei Bieter für Tiktok", "Beide Interessenten wollen die App übernehmen.")}
+    assert found == {"Blackstone": "interested", "Sequoia": "interested"}
