@@ -44,7 +44,8 @@ HOLDOUT = ROOT / "tests" / "data" / "bidders_holdout.jsonl"
 # German (long teasers, Konjunktiv I, nominal style): 0.550 when released as development data (status3 rules,
 # --show-holdout2-errors), while a fourth set is written and measured elsewhere.
 HOLDOUT2 = ROOT / "tests" / "data" / "bidders_holdout2.jsonl"
-# The fourth set, written elsewhere while the third was developed on; its row is printed where the file exists.
+# The fourth set, written elsewhere while the third was developed on, never developed on: 0.697 before the
+# status3 rules, 0.705 after. Only its totals are printed.
 HOLDOUT3 = ROOT / "tests" / "data" / "bidders_holdout3.jsonl"
 # The other deals, configured by names only (tests/data/bidders_dev.md, "Config blocks").
 DEALS = {
@@ -147,8 +148,7 @@ def main() -> int:
     report("second set (bidders_holdout.jsonl, developed on since)", fresh)
     third = evaluate(finder, load(HOLDOUT2), known)
     report("third set (bidders_holdout2.jsonl, developed on since)", third)
-    if HOLDOUT3.exists():
-        report("fresh held-out (bidders_holdout3.jsonl)", evaluate(finder, load(HOLDOUT3), known))
+    report("fresh held-out (bidders_holdout3.jsonl)", evaluate(finder, load(HOLDOUT3), known))
     unknown = results["all"]["unknown"]
     print(f"labelled bidders not in the config ({sum(unknown.values())} mentions): "
           + ", ".join(f"{n} {c}" for n, c in unknown.most_common()))

@@ -18,7 +18,10 @@ ALL_AGREEMENT_FLOOR = 0.87
 FRESH_AGREEMENT_FLOOR = 0.77
 # The third set (bidders_holdout2.jsonl): 0.523 (79/151) before the status2 rules, 0.550 (83/151) after, then
 # released as development data (a fourth set is measured elsewhere): 0.755 (114/151) after the status3 rules.
-UNSEEN_AGREEMENT_FLOOR = 0.75
+THIRD_AGREEMENT_FLOOR = 0.75
+# The fourth set (bidders_holdout3.jsonl), never developed on: 0.697 (92/132) before the status3 rules, 0.705
+# (93/132) after them. What German no rule was written from gets; a floor, not a target to tune to.
+UNSEEN_AGREEMENT_FLOOR = 0.70
 
 
 @pytest.fixture(scope="module")
@@ -181,13 +184,21 @@ def test_status_agreement_on_the_fresh_held_out_set(finder, shipped_config):
     assert fresh["precision"] >= 0.9  # a configured bidder found where the labels name none is rare
 
 
-def test_status_agreement_on_german_never_developed_on(finder, shipped_config):
+def test_status_agreement_on_the_third_set(finder, shipped_config):
     from bench.bidders_dev import HOLDOUT2
 
-    unseen = evaluate(finder, load(HOLDOUT2), canonical(shipped_config.deal))
+    third = evaluate(finder, load(HOLDOUT2), canonical(shipped_config.deal))
+    assert third["agreement"] >= THIRD_AGREEMENT_FLOOR
+    assert third["recall"] >= 0.9  # configured bidders are found in new wordings too
+
+
+def test_status_agreement_on_german_never_developed_on(finder, shipped_config):
+    from bench.bidders_dev import HOLDOUT3
+
+    unseen = evaluate(finder, load(HOLDOUT3), canonical(shipped_config.deal))
     print(f"\nstatus agreement on the unseen set: {unseen['agreement']:.3f} ({unseen['agree']}/{unseen['pairs']})")
     assert unseen["agreement"] >= UNSEEN_AGREEMENT_FLOOR
-    assert unseen["recall"] >= 0.9  # configured bidders are found in new wordings too
+    assert unseen["precision"] >= 0.95  # a configured bidder is rarely found where the labels name none
 
 
 def test_a_status_holds_until_a_later_dated_report_changes_it():
