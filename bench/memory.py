@@ -44,10 +44,13 @@ def poll_memory(args) -> None:
     farm = FarmClient(recv.recv(), args.feeds, args.feeds)
     opts = {"seed": 20260901, "changed": 0.10, "new_items": 10, "cycles": args.cycles, "tracemalloc": False}
     with tempfile.TemporaryDirectory(prefix="dealticker-before-") as before:
-        subprocess.run(f"git -C {ROOT} archive {args.before} | tar -x -C {before}", shell=True, check=True)
+        checkouts = [("after (this checkout)", str(ROOT))]
+        if args.before != "none":  # "--before none": this checkout only
+            subprocess.run(f"git -C {ROOT} archive {args.before} | tar -x -C {before}", shell=True, check=True)
+            checkouts.insert(0, (f"before ({args.before})", before))
         try:
             sides = {}
-            for label, root in ((f"before ({args.before})", before), ("after (this checkout)", str(ROOT))):
+            for label, root in checkouts:
                 print(f"poll cycles, {label} ...", flush=True)
                 sides[label] = _run_side(ctx, pipeline_side, {**opts, "root": root}, farm.urls, farm.names,
                                          farm.control_url)
@@ -127,7 +130,7 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument("--before", default="e620ee9", help="git revision to compare with")
+    parser.add_argument("--before", default="e620ee9", help="git revision to compare with (none: this checkout only)")
     parser.add_argument("--days", type=int, default=200)
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--skip-poll", action="store_true")
