@@ -115,8 +115,12 @@ class Pipeline:
         seen = 0
         new_states: list[FeedState] = []
         errors: list[tuple[str, str]] = []
+        # Downloads on loopback or a fast line finish sooner than their feeds parse: without a bound,
+        # the bodies of a whole cold cycle waited for the parser at once (about 30 MB at 1,000 feeds).
+        unparsed = asyncio.Semaphore(2 * self.config.poll.concurrency)
         async with Fetcher(self.config.poll) as fetcher:
             async def one(state: FeedState) -> tuple[FeedState, FetchResult]:
+                await unparsed.acquire()  # released once this result is absorbed
                 return state, await fetcher.fetch(state)
 
             for next_done in asyncio.as_completed([one(s) for s in due]):
@@ -127,6 +131,7 @@ class Pipeline:
                 else:
                     state, found, count = self._absorb(state, result, languages.get(state.url))
                     await asyncio.sleep(0)  # finished downloads wait behind no more than one small feed
+                unparsed.release()
                 failed = troubled(state)
                 counts["error" if failed else result.status] += 1
                 self.metrics.fetched(state.error_kind if failed else result.status)
