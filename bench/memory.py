@@ -7,7 +7,8 @@ Usage: .venv/bin/python bench/memory.py [--feeds 1000] [--items 50] [--cycles 10
 Poll cycles: bench/poll_cycle.py's feed farm (synthetic German feeds on loopback, about 2 % of the items
 on the deal) and its pipeline side, each in a fresh process with a fresh SQLite store: a cold cycle, a
 warm one with 10 % of the feeds changed, then --cycles more warm ones. Once for this checkout and once
-for `git archive REV` (default e620ee9, the last commit before the language subset). Printed per side:
+for `git archive REV` (default e620ee9, the last commit before the language subset; `--before none`
+measures this checkout only). Printed per side:
 VmRSS after start-up (store, Analyser and its models loaded), the peak during each cycle (VmHWM, reset
 before each phase), and VmRSS after the last cycle.
 
