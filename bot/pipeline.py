@@ -232,15 +232,14 @@ def _freeze_startup_heap() -> None:
         gc.freeze()
 
 
-
 class _Libc:
     """glibc's allocator, where there is one (musl, macOS: both calls do nothing).
 
     Why: a cycle's feeds, parse trees and SQLite pages are freed at its end, but glibc keeps the freed
-    heap for reuse, so RSS stayed at the cycle's peak (about 55 MB above start-up at 1,000 feeds);
-    `malloc_trim(0)` hands the free pages back to the system (a few ms). And each worker thread
-    (`asyncio.to_thread`) got its own malloc arena, each keeping its own free memory: two arenas hold
-    the same work (bench/memory.py)."""
+    heap for reuse, so RSS stayed near the cycles' peak; `malloc_trim(0)` hands free pages back to the
+    system (a few ms). And each worker thread (`asyncio.to_thread`) may get its own malloc arena, each
+    keeping its own free memory. Both together, at 1,000 feeds after 10 warm cycles: 184 -> 150 MB
+    (bench/memory.py)."""
 
     M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
 
