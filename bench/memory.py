@@ -7,7 +7,8 @@ Usage: .venv/bin/python bench/memory.py [--feeds 1000] [--items 50] [--cycles 10
 Poll cycles: bench/poll_cycle.py's feed farm (synthetic German feeds on loopback, about 2 % of the items
 on the deal) and its pipeline side, each in a fresh process with a fresh SQLite store: a cold cycle, a
 warm one with 10 % of the feeds changed, then --cycles more warm ones. Once for this checkout and once
-for `git archive REV` (default e620ee9, the last commit before the language subset). Printed per side:
+for `git archive REV` (default e620ee9, the last commit before the language subset; `--before none`
+measures this checkout only). Printed per side:
 VmRSS after start-up (store, Analyser and its models loaded), the peak during each cycle (VmHWM, reset
 before each phase), and VmRSS after the last cycle.
 
@@ -44,10 +45,13 @@ def poll_memory(args) -> None:
     farm = FarmClient(recv.recv(), args.feeds, args.feeds)
     opts = {"seed": 20260901, "changed": 0.10, "new_items": 10, "cycles": args.cycles, "tracemalloc": False}
     with tempfile.TemporaryDirectory(prefix="dealticker-before-") as before:
-        subprocess.run(f"git -C {ROOT} archive {args.before} | tar -x -C {before}", shell=True, check=True)
+        checkouts = [("after (this checkout)", str(ROOT))]
+        if args.before != "none":  # "--before none": this checkout only
+            subprocess.run(f"git -C {ROOT} archive {args.before} | tar -x -C {before}", shell=True, check=True)
+            checkouts.insert(0, (f"before ({args.before})", before))
         try:
             sides = {}
-            for label, root in ((f"before ({args.before})", before), ("after (this checkout)", str(ROOT))):
+            for label, root in checkouts:
                 print(f"poll cycles, {label} ...", flush=True)
                 sides[label] = _run_side(ctx, pipeline_side, {**opts, "root": root}, farm.urls, farm.names,
                                          farm.control_url)
@@ -127,7 +131,7 @@ def main() -> int:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--cycles", type=int, default=10)
-    parser.add_argument("--before", default="e620ee9", help="git revision to compare with")
+    parser.add_argument("--before", default="e620ee9", help="git revision to compare with (none: this checkout only)")
     parser.add_argument("--days", type=int, default=200)
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--skip-poll", action="store_true")
