@@ -116,7 +116,7 @@ async def bench(args) -> int:
     print(f"429s received                 {rate_limited}")
     def errors(fs):
         return collections.Counter(f"{f['method']} {f['status']} {f['reason']}" for f in fs
-                                   if f["reason"] != "rate_limit")
+                                   if not f["reason"].startswith("rate_limit"))
     during, at_stop = errors(failures[:failures_before_stop]), errors(failures[failures_before_stop:])
     print(f"other error answers           {sum(during.values())} during the fan-out {dict(during) or ''}; "
           f"{sum(at_stop.values())} while stopping {dict(at_stop) or ''}; connection drops {drops}")

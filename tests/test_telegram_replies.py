@@ -30,7 +30,7 @@ async def bot(config, stub, feed_server):
 
 
 def _rate_limited(stub: TelegramStub) -> list:
-    return [(f["method"], f["params"].get("chat_id")) for f in stub.failures if f["reason"] == "rate_limit"]
+    return [(f["method"], f["params"].get("chat_id")) for f in stub.failures if f["reason"].startswith("rate_limit")]
 
 
 async def _sent(stub: TelegramStub, count: int, chat_id: int | None = None, timeout: float = 20) -> list[dict]:

@@ -398,7 +398,7 @@ async def test_rate_limit_per_chat_and_group(stub, bot):
     assert 59 <= retry_after_of(group.value) <= 60
     await bot.send_message(-100501, "another group")
     await bot.send_message(42, "private chats have no per-minute limit")
-    assert stub.rate_limited == 2 and stub.failures[-1]["reason"] == "rate_limit"
+    assert stub.rate_limited == 2 and stub.failures[-1]["reason"] == "rate_limit (group)"
 
 
 async def test_rate_limit_global_per_second(stub, bot):
