@@ -172,7 +172,10 @@ def pipeline_side(opts: dict, urls: list[str], names: list[str], control_url: st
         database_url=f"sqlite:///{Path(tmp.name) / 'bench.db'}")
     t0 = time.perf_counter()
     store = Store(config.database_url)
-    store.migrate()
+    # As `dealticker run` does: migrations in a child process, alembic never loaded here (older checkouts
+    # lack migrate_apart and migrate in this process).
+    migrate_apart = getattr(sys.modules["bot.store"], "migrate_apart", None)
+    migrate_apart(config.database_url) if migrate_apart else store.migrate()
     pipeline = Pipeline(config, store)
     setup = time.perf_counter() - t0
 

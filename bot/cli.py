@@ -56,7 +56,10 @@ def cmd_run(args, config: Config) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     store = None
     try:
-        store = _open_store(config)
+        from bot.store import Store, migrate_apart
+
+        migrate_apart(config.database_url)  # done before anything else, and alembic stays out of the poller
+        store = Store(config.database_url)
         asyncio.run(run(config, store))
     except KeyboardInterrupt as exc:
         log.info("Dealticker stopped (%s) before it was running.", exc.args[0] if exc.args else "SIGINT")

@@ -4,8 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
@@ -30,6 +28,11 @@ class StoreBase:
 
     def migrate(self, revision: str = "head") -> None:
         """Bring the schema to `revision` (the newest by default); data already stored is kept."""
+        # Imported here: `dealticker run` migrates in a child process (bot.store.migrate_apart), so the
+        # long-running poller never holds alembic's modules (about 11 MB).
+        from alembic import command
+        from alembic.config import Config as AlembicConfig
+
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as conn:
