@@ -177,3 +177,21 @@ def test_feeds_lists_every_feed_and_retry_clears_the_back_off(tmp_path, feed_ser
     # Without the retry the feed would wait one poll interval; now the next poll asks it at once.
     _cli("poll", "--once", "--config", config, env=env)
     assert len(feed_server.hits("/down")) == hits + 1
+
+
+def test_run_fails_on_a_failed_migration_as_poll_does(tmp_path):
+    """`run` migrates in a child process; a database from a newer Dealticker (a revision this one lacks)
+    must still stop it before anything else, with the one line and exit code `poll --once` gives."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "newer.db") as db:
+        db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        db.execute("INSERT INTO alembic_version VALUES ('fromthefuture')")
+    config = str(write_config(tmp_path, [("Gut", "http://127.0.0.1:9/feed")]))
+    env = _env(tmp_path, "newer.db")
+    run = _cli("run", "--config", config, env=env)
+    poll = _cli("poll", "--once", "--config", config, env=env)
+    assert run.returncode == poll.returncode == 1
+    assert "dealticker run: CommandError: Can't locate revision identified by 'fromthefuture'" in run.stderr
+    assert run.stderr.replace("dealticker run:", "dealticker poll:") == poll.stderr.replace(
+        "Abruf von 1 Feed …\n", "")
