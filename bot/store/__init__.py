@@ -28,8 +28,9 @@ class Store(OutboxStore, ReadingStore, StandingsStore, NewsStore):
 _CHILD = """
 import pickle, sys
 from bot.store import Store
-store = Store(sys.stdin.read())
+store = None
 try:
+    store = Store(sys.stdin.read())
     store.migrate()
 except Exception as exc:
     try:
@@ -38,7 +39,8 @@ except Exception as exc:
         sys.stdout.buffer.write(pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}")))
     sys.exit(1)
 finally:
-    store.close()
+    if store is not None:
+        store.close()
 """
 
 
