@@ -13,7 +13,6 @@ aggregated in Python: `before_standings` below, as it was in bot/store/news.py).
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import time
@@ -24,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.latest import PG_URL, answer, fill, line, on_backends, timed  # noqa: E402
+from bench.latest import answer, backend_parser, fill, line, on_backends, timed  # noqa: E402
 from bot import schema as t  # noqa: E402
 from bot.commands import Caller, Commands  # noqa: E402
 from bot.config import load_config  # noqa: E402
@@ -79,12 +78,8 @@ def measure(name: str, url: str, args) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=50)
+    parser = backend_parser(__doc__.splitlines()[0])
     parser.add_argument("--before-runs", type=int, default=3)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg", default=PG_URL)
     args = parser.parse_args()
     on_backends(args, measure, "bidders")
     return 0

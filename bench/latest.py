@@ -164,6 +164,18 @@ def measure(name: str, url: str, args) -> None:
     store.close()
 
 
+def backend_parser(description: str, items: int | None = 1_000_000) -> argparse.ArgumentParser:
+    """The options every store benchmark shares: how many items (None: the bench has no such option),
+    timed runs, which backends, which PostgreSQL."""
+    parser = argparse.ArgumentParser(description=description)
+    if items is not None:
+        parser.add_argument("--items", type=int, default=items)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg", default=PG_URL)
+    return parser
+
+
 def on_backends(args, measure, name: str) -> None:
     """Run `measure(label, url, args)` on a temporary SQLite file (or `args.sqlite`) and on a PostgreSQL
     schema of its own in `args.pg`, dropped afterwards, as `args.backends` asks."""
@@ -186,12 +198,8 @@ def on_backends(args, measure, name: str) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser = backend_parser(__doc__.splitlines()[0])
     parser.add_argument("--sqlite", help="SQLite file to fill (default: a temporary file, deleted afterwards)")
-    parser.add_argument("--pg", default=PG_URL)
     args = parser.parse_args()
     on_backends(args, measure, "latest")
     return 0

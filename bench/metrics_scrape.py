@@ -12,28 +12,24 @@ Prints figures only; asserts nothing about timing.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, insert, text  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from bot import schema as t  # noqa: E402
 from bot.metrics import Metrics  # noqa: E402
 from bot.models import PollSummary  # noqa: E402
 from bot.platforms.console import ConsolePlatform  # noqa: E402
+from bench.latest import backend_parser, on_backends  # noqa: E402
 from bot.store import Store  # noqa: E402
 
-PG_URL = os.environ.get("DEALTICKER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CHUNK = 20_000
 
 
@@ -76,7 +72,7 @@ def timed(call, runs: int) -> str:
 def bench(name: str, store: Store, args) -> None:
     store.migrate()
     took = fill(store, args.sent, args.pending)
-    if name == "postgresql":
+    if name == "PostgreSQL":
         with store.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     metrics = Metrics()
@@ -90,34 +86,19 @@ def bench(name: str, store: Store, args) -> None:
     print(f"  exposition size {len(metrics.exposition()):,} bytes")
 
 
+def measure(label: str, url: str, args) -> None:
+    store = Store(url)
+    try:
+        bench(label, store, args)
+    finally:
+        store.close()
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = backend_parser(__doc__.splitlines()[0], items=None)
     parser.add_argument("--sent", type=int, default=500_000)
     parser.add_argument("--pending", type=int, default=2_000)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg", default=PG_URL)
-    args = parser.parse_args()
-    for name in args.backends.split(","):
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory() as tmp:
-                store = Store(f"sqlite:///{tmp}/bench.db")
-                bench(name, store, args)
-                store.close()
-            continue
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(args.pg)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in args.pg else "?"
-        store = Store(f"{args.pg}{sep}options=-csearch_path%3D{schema}")
-        try:
-            bench(name, store, args)
-        finally:
-            store.close()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    on_backends(parser.parse_args(), measure, "metrics")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ Prints figures only; it asserts nothing about timing.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import random
 import sys
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import delete, exists, func, insert, select, text, update  # noqa: E402
 
-from bench.latest import PG_URL, fill, line, on_backends, timed  # noqa: E402
+from bench.latest import backend_parser, fill, line, on_backends, timed  # noqa: E402
 from bot import schema as t  # noqa: E402
 from bot.commands import Caller, Commands  # noqa: E402
 from bot.config import FeedConfig, load_config  # noqa: E402
@@ -140,15 +139,11 @@ def _drop_chat_rolled_back(store: Store) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
+    parser = backend_parser(__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=1000)
     # 55: what 1,000 chats keep with the delivery purge (bench/memory.py's 200 days: 50,000-55,000 rows).
     parser.add_argument("--stories-sent", type=int, default=55, help="newest stories every chat was sent")
     parser.add_argument("--feeds", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--pg", default=PG_URL)
     args = parser.parse_args()
     on_backends(args, measure, "status")
     return 0

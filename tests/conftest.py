@@ -7,11 +7,14 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.commands import Commands
 from bot.config import Config, FeedConfig, load_config
 from bot.german import GermanText
 from bot.store import Store
@@ -56,15 +59,10 @@ def _pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    """A migrated store; the PostgreSQL one lives in its own schema, dropped afterwards."""
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'store.db'}")
-        s.migrate()
-        yield s
-        s.close()
-        return
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A PostgreSQL URL whose tables (and advisory-lock keys) live in a fresh schema, dropped afterwards;
+    skips the test when no PostgreSQL is reachable."""
     reason = _pg_available()
     if reason:
         pytest.skip(reason)
@@ -72,14 +70,54 @@ def store(request, tmp_path):
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    s.migrate()
-    yield s
-    s.close()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextmanager
+def _backend_store(backend: str, tmp_path: Path, migrated: bool) -> Iterator[Store]:
+    with (nullcontext(f"sqlite:///{tmp_path / 'store.db'}") if backend == "sqlite" else pg_schema()) as url:
+        s = Store(url)
+        if migrated:
+            s.migrate()
+        try:
+            yield s
+        finally:
+            s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """A migrated store; the PostgreSQL one lives in its own schema, dropped afterwards."""
+    with _backend_store(request.param, tmp_path, migrated=True) as s:
+        yield s
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def bare_store(request, tmp_path):
+    """A store on an empty database (no migration run yet); on PostgreSQL in its own schema, dropped afterwards."""
+    with _backend_store(request.param, tmp_path, migrated=False) as s:
+        yield s
+
+
+@pytest.fixture
+def pg_url():
+    """A database URL whose tables (and advisory-lock keys) live in a schema of their own."""
+    with pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def commands(config):
+    """Command logic on a migrated SQLite store of the test's own configuration."""
+    store = Store(config.database_url)
+    store.migrate()
+    yield Commands(config, store)
+    store.close()
 
 
 @pytest.fixture
@@ -112,27 +150,3 @@ def start_dealticker(tmp_path: Path, feeds: list[tuple[str, str]], env: dict[str
     log = open(tmp_path / log_name, "w")
     return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def bare_store(request, tmp_path):
-    """A store on an empty database (no migration run yet); on PostgreSQL in its own schema, dropped afterwards."""
-    if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'bare.db'}")
-        yield s
-        s.close()
-        return
-    reason = _pg_available()
-    if reason:
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    s = Store(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    yield s
-    s.close()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()

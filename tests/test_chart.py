@@ -18,7 +18,6 @@ from bot.chart import PLOT_LEFT, PLOT_RIGHT, ROW, TOP, Row, render, span
 from bot.commands import Caller, Commands
 from bot.platforms.console import chat_loop
 from bot.statuses import STATUSES, colour
-from bot.store import Store
 from tests.factories import article
 
 PRIVATE = Caller("console", "1")
@@ -110,14 +109,6 @@ def test_the_shipped_font_draws_umlauts_and_names_it_lacks_become_readable():
     missing = font.getmask("\u4e00").getbbox()  # a character the cut-down font does not have
     assert all(font.getmask(ch).getbbox() != missing for ch in "äöüÄÖÜß–…„“")
     assert chart._drawable("Łódź 字节跳动 zurückgezogen") == "Lódz ???? zurückgezogen"
-
-
-@pytest.fixture
-def commands(config):
-    store = Store(config.database_url)
-    store.migrate()
-    yield Commands(config, store)
-    store.close()
 
 
 def race(commands):

@@ -19,14 +19,6 @@ from tests.factories import add_story, article, long_stories
 PRIVATE = Caller("console", "1")
 
 
-@pytest.fixture
-def commands(config):
-    store = Store(config.database_url)
-    store.migrate()
-    yield Commands(config, store)
-    store.close()
-
-
 def test_subscribe_and_unsubscribe(commands):
     assert "Abonniert" in commands.handle(PRIVATE, "/subscribe").plain()
     assert "schon abonniert" in commands.handle(PRIVATE, "/subscribe").plain()

@@ -5,11 +5,9 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import create_engine, insert, select, text, update
 
 from bot import schema
@@ -17,7 +15,7 @@ from bot.leader import Leadership
 from bot.store import Store, utcnow
 from bot.store.lease import LEADER_KEY, InstanceLock
 from bot.store.outbox import CHAT_HOLD
-from tests.conftest import PG_URL, _pg_available, start_dealticker
+from tests.conftest import PG_URL, start_dealticker
 from tests.telegram_stub import TelegramStub
 
 CHATS = [str(30000 + i) for i in range(400)]
@@ -37,22 +35,6 @@ ITEMS = {
 def _feed(*names: str) -> str:
     return ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test</title>'
             f'<language>de</language>{"".join(ITEMS[n] for n in names)}</channel></rss>')
-
-
-@pytest.fixture
-def pg_url():
-    """A database URL whose tables (and advisory-lock keys) live in a schema of their own."""
-    reason = _pg_available()
-    if reason:
-        pytest.skip(reason)
-    name = f"i_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    yield f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{name}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-    admin.dispose()
 
 
 def _wait(condition, seconds: float, what: str) -> None:
