@@ -3,6 +3,7 @@ delivery table over 200 simulated days with and without retention.
 
 Usage: .venv/bin/python bench/memory.py [--feeds 1000] [--items 50] [--cycles 10] [--before REV]
                                         [--days 200] [--chats 1000] [--skip-poll] [--skip-days]
+                                        [--whole] [--subscribers 200]
 
 Poll cycles: bench/poll_cycle.py's feed farm (synthetic German feeds on loopback, about 2 % of the items
 on the deal) and its pipeline side, each in a fresh process with a fresh SQLite store: a cold cycle, a
@@ -11,6 +12,12 @@ for `git archive REV` (default e620ee9, the last commit before the language subs
 measures this checkout only). Printed per side:
 VmRSS after start-up (store, Analyser and its models loaded), the peak during each cycle (VmHWM, reset
 before each phase), and VmRSS after the last cycle.
+
+Whole bot (--whole): the same farm polled by a real `dealticker run` (its own process, the shipped
+config with these feeds, a 30 s interval, a SQLite file, --subscribers Telegram chats, the Telegram
+stand-in, the health server on for counting cycles). Printed: VmRSS once it answers /healthz, after
+the cold cycle, after each further cycle, its peak (VmHWM) and how many messages it sent. This is the
+figure a deployment sees: the platforms, scheduler and server are in it, the migration child is not.
 
 Days: a store with --chats subscribed chats; each simulated day brings the stories of a fixed pattern
 (0.45 a day, a third of them with a follow-up), each sent to every chat, and runs the retention step as
@@ -33,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.feedfarm import FarmClient, serve  # noqa: E402
-from bench.poll_cycle import _run_side, pipeline_side  # noqa: E402
+from bench.poll_cycle import _run_side, changed_feeds, pipeline_side  # noqa: E402
 
 
 def poll_memory(args) -> None:
@@ -66,6 +73,83 @@ def poll_memory(args) -> None:
         print(f"  {label:<26} {r['cold']['rss_before_kb'] / 1024:7.1f} {r['cold']['peak_kb'] / 1024:10.1f} "
               f"{r['warm']['peak_kb'] / 1024:10.1f} {last['rss_kb'] / 1024:7.1f} {last['stored_items']:13d}")
     print(f"  (after = VmRSS after {args.cycles} further warm cycles; peaks are of the whole process)")
+
+
+def whole_bot(args) -> None:
+    import re
+    import urllib.request
+
+    from bot.store import Store
+    from tests.conftest import start_dealticker, write_config
+    from tests.telegram_stub import TelegramStub
+
+    ctx = mp.get_context("spawn")
+    recv, send = ctx.Pipe(duplex=False)
+    server = ctx.Process(target=serve, args=(args.feeds, args.items, 20260901, args.feeds, True, send), daemon=True)
+    server.start()
+    send.close()
+    farm = FarmClient(recv.recv(), args.feeds, args.feeds)
+    stub = TelegramStub().start()
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="dealticker-whole-") as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'bot.db'}")
+        store.migrate()
+        for chat in range(args.subscribers):
+            store.subscribe("telegram", str(50000 + chat))
+        store.close()
+        own = Path(tmp) / "own"
+        own.mkdir()
+        config = write_config(own, list(zip(farm.names, farm.urls)))
+        text = config.read_text(encoding="utf-8")
+        for key, value in (("interval_seconds", 30), ("jitter_seconds", 0), ("port", port)):
+            text = re.sub(rf"(?m)^{key} = \d+", f"{key} = {value}", text)
+        config.write_text(text, encoding="utf-8")
+        proc = start_dealticker(Path(tmp), [], env={
+            "DEALTICKER_CONFIG": str(config), "TELEGRAM_BOT_TOKEN": stub.token, "TELEGRAM_API_URL": stub.base_url,
+            "DEALTICKER_SERVER_LISTEN": "127.0.0.1"})
+        metrics = f"http://127.0.0.1:{port}/metrics"
+
+        def polls() -> int:
+            try:
+                body = urllib.request.urlopen(metrics, timeout=5).read().decode()
+            except OSError:
+                return -1
+            return int(sum(float(v) for v in re.findall(r"(?m)^dealticker_polls_total\{[^}]*\} (\S+)", body)))
+
+        def status(field: str) -> float:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                return next(int(line.split()[1]) for line in fh if line.startswith(field + ":")) / 1024
+
+        try:
+            print(f"whole bot: {args.feeds} feeds, {args.subscribers} subscribed chats ...", flush=True)
+            while polls() < 0:
+                assert proc.poll() is None, f"dealticker run ended: {(Path(tmp) / 'run.log').read_text()[-2000:]}"
+                time.sleep(0.2)
+            rows = [("up", status("VmRSS"))]
+            for cycle in range(args.cycles + 1):
+                while polls() <= cycle:
+                    assert proc.poll() is None, f"dealticker run ended: {(Path(tmp) / 'run.log').read_text()[-2000:]}"
+                    time.sleep(0.5)
+                rows.append(("cold" if cycle == 0 else f"warm {cycle}", status("VmRSS")))
+                FarmClient.call(farm.control_url, "bump", new_items=args.items // 5,
+                                feeds=changed_feeds(20260901, args.feeds, 0.10, cycle), clear_stats=True)
+            peak = status("VmHWM")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            stub.stop()
+            server.terminate()
+    print(f"  VmRSS in MB: " + ", ".join(f"{what} {mb:.1f}" for what, mb in rows))
+    print(f"  peak {peak:.1f} MB; mean of the last {min(5, args.cycles)} cycles "
+          f"{sum(mb for _, mb in rows[-min(5, args.cycles):]) / min(5, args.cycles):.1f} MB; "
+          f"{len(stub.sent())} messages sent")
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def delivery_days(args) -> None:
@@ -136,7 +220,12 @@ def main() -> int:
     parser.add_argument("--chats", type=int, default=1000)
     parser.add_argument("--skip-poll", action="store_true")
     parser.add_argument("--skip-days", action="store_true")
+    parser.add_argument("--whole", action="store_true", help="measure a real `dealticker run` instead")
+    parser.add_argument("--subscribers", type=int, default=200)
     args = parser.parse_args()
+    if args.whole:
+        whole_bot(args)
+        return 0
     if not args.skip_poll:
         poll_memory(args)
     if not args.skip_days:
