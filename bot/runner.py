@@ -101,7 +101,7 @@ async def run(config: Config, store: Store, stop: asyncio.Event | None = None,
     metrics.watch(store, platforms)
     server = None
     if config.server.enabled:
-        from bot.server import Server  # aiohttp.web is imported only when the server is on
+        from bot.server import Server
 
         server = Server(config, store, platforms, metrics)
     job = PollJob(pipeline, deliverer)

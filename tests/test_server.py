@@ -104,6 +104,44 @@ async def test_nothing_listens_when_the_server_is_off(config, feed_server):
     store.close()
 
 
+async def exchange(port: int, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    answer = await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    return answer
+
+
+async def test_wrong_requests_get_a_plain_answer_and_a_silent_client_does_not_hold_up_the_stop(config):
+    store = Store(config.database_url)
+    store.migrate()
+    async with Running(config, store) as bot:
+        await bot.get("/healthz")  # up
+        silent = await asyncio.open_connection("127.0.0.1", bot.port)  # connects, never sends a request
+        answers = {what: (await exchange(bot.port, request)).decode("latin-1") for what, request in {
+            "unknown path": b"GET /health?full=1 HTTP/1.1\r\nHost: bot\r\n\r\n",
+            "POST": b"POST /metrics HTTP/1.1\r\nHost: bot\r\nContent-Length: 2\r\n\r\n{}",
+            "TLS to a plain port": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+            "HEAD": b"HEAD /healthz HTTP/1.1\r\nHost: bot\r\n\r\n",
+            "HTTP/1.0 with a query": b"GET /healthz?verbose HTTP/1.0\r\n\r\n"}.items()}
+        status, body = await bot.get("/healthz")  # still serving
+    # Stopping cut the silent connection rather than wait out the time it has to send a request.
+    cut = await asyncio.wait_for(silent[0].read(), 30)
+    silent[1].close()
+    store.close()
+
+    assert answers["unknown path"].startswith("HTTP/1.1 404 Not Found\r\n")
+    assert answers["unknown path"].endswith("not found; this server answers /healthz, /readyz, /metrics\n")
+    assert answers["POST"].startswith("HTTP/1.1 405 Method Not Allowed\r\n") and "Allow: GET, HEAD\r\n" in answers["POST"]
+    assert answers["TLS to a plain port"].startswith("HTTP/1.1 400 Bad Request\r\n")
+    head, _, rest = answers["HEAD"].partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200 OK\r\n") and "Content-Length: 34" in head and rest == ""
+    assert answers["HTTP/1.0 with a query"].endswith('{"status": "ok", "database": "ok"}')
+    assert all("Connection: close\r\n" in a for a in answers.values())
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    assert cut == b""
+
+
 async def test_health_readiness_and_metrics_of_a_run(config, feed_server):
     # The feed answers slowly: the first poll is still running while the bot is probed.
     feed_server.routes["/spiegel.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss"), delay=8)
