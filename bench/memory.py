@@ -139,7 +139,7 @@ def whole_bot(args) -> None:
             proc.wait(30)
             stub.stop()
             server.terminate()
-    print(f"  VmRSS in MB: " + ", ".join(f"{what} {mb:.1f}" for what, mb in rows))
+    print("  VmRSS in MB: " + ", ".join(f"{what} {mb:.1f}" for what, mb in rows))
     print(f"  peak {peak:.1f} MB; mean of the last {min(5, args.cycles)} cycles "
           f"{sum(mb for _, mb in rows[-min(5, args.cycles):]) / min(5, args.cycles):.1f} MB; "
           f"{len(stub.sent())} messages sent")

@@ -1,4 +1,5 @@
-"""Shared fixtures: configuration, stores on SQLite and PostgreSQL, the loopback feed server."""
+"""Shared fixtures: configuration, stores on SQLite and PostgreSQL, the loopback feed server, the bot on the
+Telegram and Slack stand-ins."""
 from __future__ import annotations
 
 import dataclasses
@@ -125,6 +126,37 @@ def feed_server():
     server = FeedServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def telegram_stub():
+    from tests.telegram_stub import TelegramStub
+    with TelegramStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+async def telegram_bot(config, telegram_stub, feed_server):
+    from tests.chat_bots import TelegramBot  # which imports this module's helpers: imported when used
+    async with TelegramBot(config, telegram_stub, feed_server) as bot:
+        yield bot
+
+
+@pytest.fixture
+def slack_stub():
+    from tests.chat_bots import CHANNEL
+    from tests.slack_stub import SlackStub
+    with SlackStub() as stub:
+        stub.add_channel(CHANNEL, "tiktok-deal")
+        stub.add_user("U1", "anna", is_admin=True)  # a workspace admin: may (un)subscribe the channel
+        yield stub
+
+
+@pytest.fixture
+async def slack_bot(config, slack_stub, feed_server):
+    from tests.chat_bots import SlackBot
+    async with SlackBot(config, slack_stub, feed_server) as bot:
+        yield bot
 
 
 def feed_bytes(name: str) -> bytes:

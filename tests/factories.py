@@ -71,6 +71,37 @@ def rss(*items: tuple[str, str, str, datetime]) -> bytes:
             f"<language>de</language>{body}</channel></rss>").encode()
 
 
+# The deal items of the fixture feeds tests/data/feeds/spiegel_wirtschaft.rss and heise.rss.
+WALMART = "Walmart will gemeinsam mit Microsoft über TikTok-Kauf verhandeln"
+SPIEGEL_RELEVANT = {
+    "Microsoft will Tiktoks US-Geschäft übernehmen",
+    WALMART,
+    "Tiktok unterzeichnet Verträge für US-Gemeinschaftsunternehmen",
+}
+HEISE_RELEVANT = {
+    "TikTok-Deal abgeschlossen: Oracle wacht künftig über US-Daten und Algorithmus",
+    "Perplexity schlägt Fusion mit TikTok US vor",
+}
+
+# A feed of one item: Oracle wins the deal.
+ORACLE_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Test</title><language>de</language>
+<item><title>Oracle erhält den Zuschlag für das US-Geschäft von Tiktok</title>
+<link>https://example.org/oracle-tiktok</link><guid>oracle-tiktok-1</guid>
+<description>Bytedance hat sich für Oracle als Käufer entschieden. Walmart ist als Partner dabei.</description>
+<pubDate>Sun, 13 Sep 2020 20:00:00 +0000</pubDate></item>
+</channel></rss>""".encode()
+
+
+# Three reports of a race over two days (the /bidders chart's tests).
+RACE = [
+    article("Microsoft prüft Kauf von Tiktok", hours=0, bidders=(("Microsoft", "interested"),)),
+    article("Oracle bietet", "FAZ", hours=2, bidders=(("Oracle", "bid_submitted"),)),
+    article("Oracle bekommt Tiktok, Microsoft geht leer aus", "heise", hours=28,
+            bidders=(("Oracle", "approved"), ("Microsoft", "rejected"))),
+]
+
+
 def senate_story(now: datetime) -> dict[str, tuple[str, str, str, datetime]]:
     """One event as three reports arrive: SPIEGEL first, tagesschau an hour later in other words
     (same event, nothing new), then SPIEGEL again with the vote count (the same story, a new fact)."""

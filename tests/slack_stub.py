@@ -32,7 +32,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-import pytest
 
 TEAM_ID = "T1"
 TEAM_DOMAIN = "dealticker-test"
@@ -978,13 +977,6 @@ def _block_problems(blocks: list) -> list[str]:
                     f"[ERROR] no more than {MAX_CONTEXT_ELEMENTS} items allowed [json-pointer:{where}/elements]"
                 )
     return problems
-
-
-@pytest.fixture
-def slack_stub():
-    """A started SlackStub, stopped afterwards. Use with ``from tests.slack_stub import slack_stub``."""
-    with SlackStub() as stub:
-        yield stub
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot import schema
 from bot.pipeline import Pipeline
 from tests.conftest import FEEDS, feed_bytes, with_feeds
+from tests.factories import HEISE_RELEVANT, SPIEGEL_RELEVANT
 from tests.feedserver import FeedServer, Route
-from tests.test_pipeline import HEISE_RELEVANT, SPIEGEL_RELEVANT
 
 BROKEN = FEEDS / "broken"
 # Deal items inside damaged feeds that are still readable: each must come out once.

@@ -16,11 +16,10 @@ from bot.config import load_config
 from bot.statuses import KEYS as ROLES
 from bot.config_limits import LIMITS, known_languages
 from tests.conftest import ROOT, write_config
+from tests.factories import ORACLE_FEED
 from tests.feedserver import Route
-from tests.test_telegram_restart import FEED as RELEVANT_FEED
 
 SHIPPED = (ROOT / "config" / "dealticker.toml").read_text(encoding="utf-8")
-FEED = RELEVANT_FEED.encode()  # one item: Oracle wins the deal
 
 
 def _env(tmp_path: Path, db: str = "bot.db") -> dict[str, str]:
@@ -63,7 +62,7 @@ def test_poll_once_exits_1_when_every_feed_failed_and_0_when_one_worked(tmp_path
     failed = _cli("poll", "--once", "--config", str(config), env=_env(tmp_path, "a.db"))
     assert failed.returncode == 1, failed.stderr
     assert "Kein abgerufener Feed war erreichbar" in failed.stderr and "Traceback" not in failed.stderr
-    feed_server.routes["/ok"] = Route(body=FEED)
+    feed_server.routes["/ok"] = Route(body=ORACLE_FEED)
     config = write_config(tmp_path, [("Kaputt", feed_server.url("/gone")), ("Gut", feed_server.url("/ok"))])
     partly = _cli("poll", "--once", "--config", str(config), env=_env(tmp_path, "b.db"))
     assert partly.returncode == 0, partly.stderr
@@ -124,7 +123,7 @@ def upper_bound_config(feed_url: str, failing_url: str) -> str:
 def test_a_config_at_every_upper_bound_survives_poll_and_run(tmp_path, feed_server):
     """Whatever check-config accepts, `poll --once` and `run` (poll, store, purge, deliver) survive."""
     feed_url = _padded(feed_server.url("/feed"), int(LIMITS["feeds[].url"].high))
-    feed_server.routes[feed_url.split(str(feed_server.httpd.server_address[1]), 1)[1]] = Route(body=FEED)
+    feed_server.routes[feed_url.split(str(feed_server.httpd.server_address[1]), 1)[1]] = Route(body=ORACLE_FEED)
     path = tmp_path / "upper.toml"
     path.write_text(upper_bound_config(feed_server.url("/feed"), feed_server.url("/missing")), encoding="utf-8")
     config = load_config(path, env={})  # what check-config accepts
@@ -152,7 +151,7 @@ def test_a_config_at_every_upper_bound_survives_poll_and_run(tmp_path, feed_serv
 
 
 def test_feeds_lists_every_feed_and_retry_clears_the_back_off(tmp_path, feed_server):
-    feed_server.routes["/ok"] = Route(body=FEED)
+    feed_server.routes["/ok"] = Route(body=ORACLE_FEED)
     feed_server.routes["/down"] = Route(status=503, body=b"busy")
     config = str(write_config(tmp_path, [("Gut", feed_server.url("/ok")), ("Kaputt", feed_server.url("/down"))]))
     env = _env(tmp_path)

@@ -10,19 +10,8 @@ from bot.config import Config
 from bot.pipeline import Pipeline
 from bot.store import Store
 from tests.conftest import FEEDS, feed_bytes, with_feeds
+from tests.factories import HEISE_RELEVANT, SPIEGEL_RELEVANT, WALMART
 from tests.feedserver import FeedServer, Route
-
-WALMART = "Walmart will gemeinsam mit Microsoft über TikTok-Kauf verhandeln"
-SPIEGEL_RELEVANT = {
-    "Microsoft will Tiktoks US-Geschäft übernehmen",
-    WALMART,
-    "Tiktok unterzeichnet Verträge für US-Gemeinschaftsunternehmen",
-}
-HEISE_RELEVANT = {
-    "TikTok-Deal abgeschlossen: Oracle wacht künftig über US-Daten und Algorithmus",
-    "Perplexity schlägt Fusion mit TikTok US vor",
-}
-
 
 @pytest.fixture
 def cfg(config: Config) -> Config:

@@ -8,7 +8,6 @@ import pytest
 
 from bench.other_deals import configure
 from bench.relevance import evaluate
-from bot.config import load_config
 from bot.match import TermSet, _after_prefix, head_pattern, normalise, term_pattern
 from bot.relevance import RelevanceModel
 from tests.conftest import DATA, ROOT

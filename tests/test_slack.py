@@ -10,123 +10,48 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.commands import Commands
-from bot.config import SlackConfig
-from bot.pipeline import Pipeline
-from bot.platforms.slack import SlackPlatform
 from bot.platforms.slack_blocks import render_blocks
-from bot.runner import run
-from bot.store import Store
-from tests.conftest import feed_bytes, with_feeds
+from tests.chat_bots import CHANNEL, SECRET, wait_for
 from tests.factories import add_story, article, long_stories, rss, senate_story
-from tests.feedserver import Route
-from tests.slack_stub import (BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body, sign,
+from tests.slack_stub import (BOT_USER_ID, app_mention_event, deliver, event_body, sign,
                               slash_command_body)
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
-CHANNEL = "C0DEAL"
-EMPTY = b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><language>de</language></channel></rss>'
 
 
-@pytest.fixture
-def stub():
-    with SlackStub() as s:
-        s.add_channel(CHANNEL, "tiktok-deal")
-        s.add_user("U1", "anna", is_admin=True)  # a workspace admin: may (un)subscribe the channel
-        yield s
-
-
-class SlackBot:
-    def __init__(self, config, stub, feed_server, **slack):
-        self.stub, self.feed_server = stub, feed_server
-        feed_server.routes["/feed.rss"] = Route(body=EMPTY)
-        feed_server.routes["/other.rss"] = Route(body=EMPTY)
-        self.config = dataclasses.replace(
-            with_feeds(config, ("SPIEGEL", feed_server.url("/feed.rss")),
-                       ("tagesschau", feed_server.url("/other.rss"))),
-            slack=SlackConfig(bot_token=stub.token, signing_secret=SECRET, api_url=stub.base_url,
-                              http_listen="127.0.0.1", http_port=0, **slack))
-        self.store = Store(self.config.database_url)
-        self.store.migrate()
-        self.platform = SlackPlatform(self.config.slack, Commands(self.config, self.store))
-        self.stop = asyncio.Event()
-
-    async def __aenter__(self):
-        self.task = asyncio.create_task(run(self.config, self.store, self.stop, {"slack": self.platform}))
-        for _ in range(200):
-            if self.platform.port and self.store.get_meta("last_poll"):
-                break
-            await asyncio.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.platform.port}/slack/events"
-        return self
-
-    async def __aexit__(self, *exc):
-        self.stop.set()
-        await asyncio.wait_for(self.task, 15)
-        self.store.close()
-
-    async def publish(self, body: bytes | None = None, path: str = "/feed.rss"):
-        self.feed_server.routes[path] = Route(body=body or feed_bytes("spiegel_wirtschaft.rss"))
-        return await Pipeline(self.config, self.store).poll_once()
-
-    async def slash(self, command: str, text: str = "", channel: str = CHANNEL, name: str = "r", user: str = "U1"):
-        before = len(self.stub.responses(name))
-        body = slash_command_body(command, text, channel, user, self.stub.response_url(name))
-        status, _, _ = await deliver(self.url, body, SECRET)
-        assert status == 200
-        return (await wait_for(lambda: self.stub.responses(name)[before:]))[0]
-
-
-async def wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        await asyncio.sleep(0.05)
-    raise TimeoutError("condition not met")
-
-
-@pytest.fixture
-async def bot(config, stub, feed_server):
-    async with SlackBot(config, stub, feed_server) as b:
-        yield b
-
-
-async def test_a_story_is_one_thread_edited_in_place_with_follow_ups_in_its_thread(bot, stub):
+async def test_a_story_is_one_thread_edited_in_place_with_follow_ups_in_its_thread(slack_bot, slack_stub):
     """One event from two outlets is one post, updated in place to name the second outlet; a later
     report with a new figure is posted in the post's thread; nothing new changes nothing."""
-    bot.store.subscribe("slack", CHANNEL)
+    slack_bot.store.subscribe("slack", CHANNEL)
     story = senate_story(datetime.now(timezone.utc))
-    await bot.publish(rss(story["first"]))
-    [post] = await wait_for(lambda: stub.posts(CHANNEL))
+    await slack_bot.publish(rss(story["first"]))
+    [post] = await wait_for(lambda: slack_stub.posts(CHANNEL))
     assert post.text.startswith("US-Senat billigt Tiktok-Gesetz") and post.thread_ts is None
 
-    await bot.publish(rss(story["other_outlet"]), "/other.rss")
-    [update] = await wait_for(lambda: stub.updates(CHANNEL))
+    await slack_bot.publish(rss(story["other_outlet"]), "/other.rss")
+    [update] = await wait_for(lambda: slack_stub.updates(CHANNEL))
     assert update.ts == post.ts
-    shown = stub.message(CHANNEL, post.ts)["text"]
+    shown = slack_stub.message(CHANNEL, post.ts)["text"]
     assert "zuerst: SPIEGEL" in shown and "Auch bei: tagesschau" in shown
-    assert len(stub.posts(CHANNEL)) == 1
+    assert len(slack_stub.posts(CHANNEL)) == 1
 
-    await bot.publish(rss(story["first"], story["new_fact"]))
-    posts = await wait_for(lambda: len(stub.posts(CHANNEL)) == 2 and stub.posts(CHANNEL))
+    await slack_bot.publish(rss(story["first"], story["new_fact"]))
+    posts = await wait_for(lambda: len(slack_stub.posts(CHANNEL)) == 2 and slack_stub.posts(CHANNEL))
     assert posts[1].thread_ts == post.ts
     assert posts[1].text.startswith("Neu: Abstimmung 79 zu 18") and "laut Reuters" in posts[1].text
 
-    await bot.publish(rss(story["first"], story["new_fact"]))
-    await bot.publish(rss(story["other_outlet"]), "/other.rss")
+    await slack_bot.publish(rss(story["first"], story["new_fact"]))
+    await slack_bot.publish(rss(story["other_outlet"]), "/other.rss")
     await asyncio.sleep(1.5)
-    assert len(stub.posts(CHANNEL)) == 2 and len(stub.updates(CHANNEL)) == 1
+    assert len(slack_stub.posts(CHANNEL)) == 2 and len(slack_stub.updates(CHANNEL)) == 1
 
 
-async def test_subscribe_alert_latest_bidders(bot, stub):
-    reply = await bot.slash("/subscribe")
+async def test_subscribe_alert_latest_bidders(slack_bot, slack_stub):
+    reply = await slack_bot.slash("/subscribe")
     assert "Abonniert" in reply.text and reply.body["response_type"] == "in_channel"
-    assert bot.store.subscriptions("slack") == [("slack", CHANNEL, "")]
+    assert slack_bot.store.subscriptions("slack") == [("slack", CHANNEL, "")]
 
-    report = await bot.publish()
-    posts = await wait_for(lambda: len(stub.posts(CHANNEL)) >= len(report.new_alerts) and stub.posts(CHANNEL))
+    report = await slack_bot.publish()
+    posts = await wait_for(lambda: len(slack_stub.posts(CHANNEL)) >= len(report.new_alerts) and slack_stub.posts(CHANNEL))
     walmart = [p for p in posts if "Walmart will gemeinsam mit Microsoft" in p.text]
     assert len(walmart) == 1
     blocks = walmart[0].blocks
@@ -135,25 +60,25 @@ async def test_subscribe_alert_latest_bidders(bot, stub):
     assert any("Microsoft (in Verhandlungen)" in b.get("text", {}).get("text", "") for b in blocks)
     assert walmart[0].unfurl_links is False
 
-    await bot.publish()
+    await slack_bot.publish()
     await asyncio.sleep(1.5)
-    assert len(stub.posts(CHANNEL)) == len(report.new_alerts)
+    assert len(slack_stub.posts(CHANNEL)) == len(report.new_alerts)
 
-    latest = await bot.slash("/latest", "2", name="latest")
+    latest = await slack_bot.slash("/latest", "2", name="latest")
     assert latest.body["response_type"] == "in_channel" and "Die 2 neuesten" in latest.text
-    bidders = await bot.slash("/dealticker", "bidders", name="bidders")
+    bidders = await slack_bot.slash("/dealticker", "bidders", name="bidders")
     assert "Walmart" in bidders.text
-    junk = await bot.slash("/latest", "zwölf", name="junk")
+    junk = await slack_bot.slash("/latest", "zwölf", name="junk")
     assert junk.body["response_type"] == "ephemeral" and "keine Anzahl" in junk.text
-    helped = await bot.slash("/dealticker", "", name="help")
+    helped = await slack_bot.slash("/dealticker", "", name="help")
     assert helped.body["response_type"] == "ephemeral" and "/bidders" in helped.text
 
 
-async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a_line(bot, stub):
+async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a_line(slack_bot, slack_stub):
     stories = long_stories(20)
     for story in stories:
-        add_story(bot.store, story)
-    reply = await bot.slash("/latest", "20", name="latest")
+        add_story(slack_bot.store, story)
+    reply = await slack_bot.slash("/latest", "20", name="latest")
     blocks = reply.body["blocks"]
     assert len(blocks) <= 50
     assert all(len((b["elements"][0] if b["type"] == "context" else b["text"])["text"]) <= 3000 for b in blocks)
@@ -178,19 +103,19 @@ async def test_latest_20_shows_whole_stories_says_how_many_more_and_never_cuts_a
     assert reply.text.startswith(f"Die {shown} neuesten Meldungen:") and len(reply.text) <= 3000
 
 
-async def test_app_mention_answers_in_the_channel(bot, stub):
+async def test_app_mention_answers_in_the_channel(slack_bot, slack_stub):
     body = event_body(app_mention_event(f"<@{BOT_USER_ID}> bidders", channel=CHANNEL))
-    status, _, _ = await deliver(bot.url, body, SECRET)
+    status, _, _ = await deliver(slack_bot.url, body, SECRET)
     assert status == 200
-    post = (await wait_for(lambda: stub.posts(CHANNEL)))[0]
+    post = (await wait_for(lambda: slack_stub.posts(CHANNEL)))[0]
     assert "keine Meldung einen Bieter" in post.text
 
 
 @pytest.mark.parametrize("how", ["forged", "stale", "unsigned"])
-async def test_forged_stale_and_unsigned_requests_are_refused(bot, stub, how):
+async def test_forged_stale_and_unsigned_requests_are_refused(slack_bot, slack_stub, how):
     import aiohttp
 
-    body = slash_command_body("/subscribe", "", CHANNEL, "U1", stub.response_url("x"))
+    body = slash_command_body("/subscribe", "", CHANNEL, "U1", slack_stub.response_url("x"))
     if how == "forged":
         headers = sign("not-the-secret", body)
     elif how == "stale":
@@ -198,33 +123,33 @@ async def test_forged_stale_and_unsigned_requests_are_refused(bot, stub, how):
     else:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
     async with aiohttp.ClientSession() as session:
-        async with session.post(bot.url, data=body, headers=headers) as resp:
+        async with session.post(slack_bot.url, data=body, headers=headers) as resp:
             assert resp.status == 401
     await asyncio.sleep(0.3)
-    assert bot.store.subscriptions("slack") == [] and stub.responses("x") == []
+    assert slack_bot.store.subscriptions("slack") == [] and slack_stub.responses("x") == []
 
 
-async def test_archived_channel_is_unsubscribed(bot, stub, caplog):
-    bot.store.subscribe("slack", CHANNEL)
-    bot.store.subscribe("slack", "C0OTHER")
-    stub.add_channel("C0OTHER", "other")
-    stub.archive(CHANNEL)
-    report = await bot.publish()
-    await wait_for(lambda: len(stub.posts("C0OTHER")) >= len(report.new_alerts))
-    await wait_for(lambda: bot.store.subscriptions("slack") == [("slack", "C0OTHER", "")])
-    assert stub.posts(CHANNEL) == []
+async def test_archived_channel_is_unsubscribed(slack_bot, slack_stub, caplog):
+    slack_bot.store.subscribe("slack", CHANNEL)
+    slack_bot.store.subscribe("slack", "C0OTHER")
+    slack_stub.add_channel("C0OTHER", "other")
+    slack_stub.archive(CHANNEL)
+    report = await slack_bot.publish()
+    await wait_for(lambda: len(slack_stub.posts("C0OTHER")) >= len(report.new_alerts))
+    await wait_for(lambda: slack_bot.store.subscriptions("slack") == [("slack", "C0OTHER", "")])
+    assert slack_stub.posts(CHANNEL) == []
     assert "is_archived; unsubscribing" in caplog.text
 
 
-async def test_rate_limit_is_obeyed_and_nothing_is_lost(bot, stub):
-    bot.store.subscribe("slack", CHANNEL)
-    stub.fail("chat.postMessage", "ratelimited", retry_after=1, channel=CHANNEL)
-    stub.fail("chat.postMessage", "internal_error", status=500, channel=CHANNEL)
-    report = await bot.publish()
+async def test_rate_limit_is_obeyed_and_nothing_is_lost(slack_bot, slack_stub):
+    slack_bot.store.subscribe("slack", CHANNEL)
+    slack_stub.fail("chat.postMessage", "ratelimited", retry_after=1, channel=CHANNEL)
+    slack_stub.fail("chat.postMessage", "internal_error", status=500, channel=CHANNEL)
+    report = await slack_bot.publish()
     n = len(report.new_alerts)
-    posts = await wait_for(lambda: len(stub.posts(CHANNEL)) >= n and stub.posts(CHANNEL), timeout=30)
+    posts = await wait_for(lambda: len(slack_stub.posts(CHANNEL)) >= n and slack_stub.posts(CHANNEL), timeout=30)
     await asyncio.sleep(1.5)
-    assert len(stub.posts(CHANNEL)) == n == len({p.text for p in posts})
+    assert len(slack_stub.posts(CHANNEL)) == n == len({p.text for p in posts})
 
 
 def test_feed_text_is_escaped_for_mrkdwn():
@@ -265,13 +190,13 @@ def test_app_manifest_declares_the_command_tables_slash_commands_and_the_scopes_
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_mention"]
 
 
-async def test_help_on_slack_names_each_command_as_slack_users_type_it(bot):
+async def test_help_on_slack_names_each_command_as_slack_users_type_it(slack_bot):
     """Slack has no /status or /help of ours (the names are Slack's own or shared): help says
     "/dealticker status"; the commands with a slash command of their own keep it."""
     from bot.commands import COMMANDS
 
-    reply = await bot.slash("/dealticker")
+    reply = await slack_bot.slash("/dealticker")
     listed = [line.split(" – ")[0] for line in reply.text.splitlines()[2:]]
     assert listed == [c.usage if c.slash else f"/dealticker {c.usage[1:]}" for c in COMMANDS]
     assert "/dealticker status" in listed and "/latest [Anzahl] [ab Nr.]" in listed
-    assert "/dealticker help zeigt" in (await bot.slash("/dealticker", "statsu")).text
+    assert "/dealticker help zeigt" in (await slack_bot.slash("/dealticker", "statsu")).text

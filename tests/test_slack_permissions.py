@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
+from tests.chat_bots import CHANNEL, SECRET, SlackBot, wait_for
 from tests.slack_stub import BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body
-from tests.test_slack import CHANNEL, SECRET, SlackBot, wait_for
 
 ADMIN, MEMBER, OWNER, PRIMARY = "U0ADMIN", "U0MEMBER", "U0OWNER", "U0PRIMARY"
 DM = "D0DIRECT"  # Slack's ids of direct-message channels start with D

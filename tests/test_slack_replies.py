@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
+from tests.chat_bots import CHANNEL, SECRET, SlackBot, wait_for
 from tests.slack_stub import BOT_USER_ID, SlackStub, app_mention_event, deliver, event_body, slash_command_body
-from tests.test_slack import CHANNEL, SECRET, SlackBot, wait_for
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
+from tests.chat_bots import ALICE, TelegramBot
 from tests.factories import article
 from tests.telegram_stub import TelegramStub
-from tests.test_telegram import ALICE, Bot
 
 FANOUT = [str(30000 + i) for i in range(90)]
 NEWCOMERS = [40000 + i for i in range(60)]
@@ -25,7 +25,7 @@ def stub():
 
 @pytest.fixture
 async def bot(config, stub, feed_server):
-    async with Bot(config, stub, feed_server) as b:
+    async with TelegramBot(config, stub, feed_server) as b:
         yield b
 
 

@@ -11,25 +11,17 @@ from sqlalchemy import select
 from bot import schema
 from bot.store import Store
 from tests.conftest import start_dealticker
+from tests.factories import ORACLE_FEED
 from tests.telegram_stub import TelegramStub
 
 CHATS = [str(20000 + i) for i in range(500)]
-FEED = """<?xml version="1.0" encoding="utf-8"?>
-<rss version="2.0"><channel><title>Test</title><language>de</language>
-<item><title>Oracle erhält den Zuschlag für das US-Geschäft von Tiktok</title>
-<link>https://example.org/oracle-tiktok</link><guid>oracle-tiktok-1</guid>
-<description>Bytedance hat sich für Oracle als Käufer entschieden. Walmart ist als Partner dabei.</description>
-<pubDate>Sun, 13 Sep 2020 20:00:00 +0000</pubDate></item>
-</channel></rss>"""
-
-
 def _start(tmp_path, stub: TelegramStub, log_name: str) -> subprocess.Popen:
     return start_dealticker(tmp_path, [("Test", f"file://{tmp_path / 'feed.rss'}")], log_name=log_name, env={
         "TELEGRAM_BOT_TOKEN": stub.token, "TELEGRAM_API_URL": stub.base_url, "PTB_TIMEDELTA": "1"})
 
 
 def test_killed_during_fan_out_every_chat_gets_the_alert_exactly_once(tmp_path):
-    (tmp_path / "feed.rss").write_text(FEED, encoding="utf-8")
+    (tmp_path / "feed.rss").write_bytes(ORACLE_FEED)
     store = Store(f"sqlite:///{tmp_path / 'bot.db'}")
     store.migrate()
     for chat in CHATS:
