@@ -45,11 +45,7 @@ from bench.poll_cycle import _run_side, changed_feeds, pipeline_side  # noqa: E4
 
 def poll_memory(args) -> None:
     ctx = mp.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    server = ctx.Process(target=serve, args=(args.feeds, args.items, 20260901, args.feeds, True, send), daemon=True)
-    server.start()
-    send.close()
-    farm = FarmClient(recv.recv(), args.feeds, args.feeds)
+    server, farm = _start_farm(ctx, args)
     opts = {"seed": 20260901, "changed": 0.10, "new_items": 10, "cycles": args.cycles, "tracemalloc": False}
     with tempfile.TemporaryDirectory(prefix="dealticker-before-") as before:
         checkouts = [("after (this checkout)", str(ROOT))]
@@ -75,6 +71,15 @@ def poll_memory(args) -> None:
     print(f"  (after = VmRSS after {args.cycles} further warm cycles; peaks are of the whole process)")
 
 
+def _start_farm(ctx, args) -> tuple:
+    """The feed farm in its own process (its CPU is not the bot's), and a client for it."""
+    recv, send = ctx.Pipe(duplex=False)
+    server = ctx.Process(target=serve, args=(args.feeds, args.items, 20260901, args.feeds, True, send), daemon=True)
+    server.start()
+    send.close()
+    return server, FarmClient(recv.recv(), args.feeds, args.feeds)
+
+
 def whole_bot(args) -> None:
     import re
     import urllib.request
@@ -83,12 +88,7 @@ def whole_bot(args) -> None:
     from tests.conftest import start_dealticker, write_config
     from tests.telegram_stub import TelegramStub
 
-    ctx = mp.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    server = ctx.Process(target=serve, args=(args.feeds, args.items, 20260901, args.feeds, True, send), daemon=True)
-    server.start()
-    send.close()
-    farm = FarmClient(recv.recv(), args.feeds, args.feeds)
+    server, farm = _start_farm(mp.get_context("spawn"), args)
     stub = TelegramStub().start()
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="dealticker-whole-") as tmp:

@@ -132,7 +132,8 @@ async def test_wrong_requests_get_a_plain_answer_and_a_silent_client_does_not_ho
 
     assert answers["unknown path"].startswith("HTTP/1.1 404 Not Found\r\n")
     assert answers["unknown path"].endswith("not found; this server answers /healthz, /readyz, /metrics\n")
-    assert answers["POST"].startswith("HTTP/1.1 405 Method Not Allowed\r\n") and "Allow: GET, HEAD\r\n" in answers["POST"]
+    assert answers["POST"].startswith("HTTP/1.1 405 Method Not Allowed\r\n")
+    assert "Allow: GET, HEAD\r\n" in answers["POST"]
     assert answers["TLS to a plain port"].startswith("HTTP/1.1 400 Bad Request\r\n")
     head, _, rest = answers["HEAD"].partition("\r\n\r\n")
     assert head.startswith("HTTP/1.1 200 OK\r\n") and "Content-Length: 34" in head and rest == ""

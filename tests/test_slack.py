@@ -51,7 +51,8 @@ async def test_subscribe_alert_latest_bidders(slack_bot, slack_stub):
     assert slack_bot.store.subscriptions("slack") == [("slack", CHANNEL, "")]
 
     report = await slack_bot.publish()
-    posts = await wait_for(lambda: len(slack_stub.posts(CHANNEL)) >= len(report.new_alerts) and slack_stub.posts(CHANNEL))
+    posts = await wait_for(
+        lambda: len(slack_stub.posts(CHANNEL)) >= len(report.new_alerts) and slack_stub.posts(CHANNEL))
     walmart = [p for p in posts if "Walmart will gemeinsam mit Microsoft" in p.text]
     assert len(walmart) == 1
     blocks = walmart[0].blocks

@@ -200,7 +200,8 @@ async def test_a_bidder_nobody_configured_is_new_until_a_second_outlet_then_anno
     await telegram_bot.publish_bytes(rss(("Milliardengebot von Reid Rasner für Tiktok",
                                  "Der Investor will 20 Milliarden Dollar für das US-Geschäft der Video-App zahlen.",
                                  "https://www.tagesschau.de/rasner", now - timedelta(hours=1))), "/other.rss")
-    announced = await wait_for(lambda: [m for m in telegram_stub.sent(5001) if m["plain_text"].startswith("Neuer Bieter")])
+    announced = await wait_for(
+        lambda: [m for m in telegram_stub.sent(5001) if m["plain_text"].startswith("Neuer Bieter")])
     assert announced[0]["plain_text"].startswith("Neuer Bieter: Reid Rasner (Angebot abgegeben)\n\n"
                                                  "Milliardengebot von Reid Rasner für Tiktok")
     assert "reply_to_message" not in announced[0]["message"]  # its own alert, not a reply in a thread
