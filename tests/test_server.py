@@ -19,6 +19,7 @@ from bot.config import ConfigError, ServerConfig, TelegramConfig, load_config
 from bot.models import PollSummary
 from bot.platforms.console import ConsolePlatform
 from bot.runner import run
+from bot.platforms.base import ApiCheck
 from bot.server import poll_check
 from bot.store import Store
 from tests.conftest import PG_URL, ROOT, _pg_available, feed_bytes, start_dealticker, with_feeds, write_config
@@ -225,6 +226,46 @@ async def test_telegram_not_ready_until_connected_and_its_429s_and_retries_count
     for result, count in (("sent", sent), ("rate_limited", 1), ("transient", 1), ("rejected", 0)):
         assert values[("dealticker_deliveries_total", frozenset({"platform": "telegram", "result": result}.items()))] \
             == count, result
+
+
+async def test_telegram_is_not_ready_while_its_api_refuses_the_token_and_ready_again_at_once(config, feed_server, caplog):
+    feed_server.routes["/spiegel.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss"))
+    with TelegramStub() as stub:
+        config = dataclasses.replace(with_feeds(config, ("SPIEGEL", feed_server.url("/spiegel.rss"))),
+                                     telegram=TelegramConfig(token=stub.token, api_url=stub.base_url))
+        store = Store(config.database_url)
+        store.migrate()
+        async with Running(config, store, console=False) as bot:
+            await stub.wait_calls_async("getUpdates", 1, timeout=20)  # started and receiving
+            stub.fail("getMe", 401, "Unauthorized", times=None)  # the token was revoked meanwhile
+            status, body = await bot.get("/readyz")
+            refused = json.loads(body)
+            stub.clear_failures()
+            status_after, body_after = await bot.get("/readyz")
+        store.close()
+    assert status == 503 and refused["platforms"] == {"telegram": "not connected"} and "telegram" in refused["failed"]
+    assert json.loads(body_after)["platforms"] == {"telegram": "connected"}, body_after
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.platforms.base"]
+    assert warnings[0].startswith("Telegram: the API does not answer our credentials (")
+    assert warnings[1] == "Telegram: the API answers again; ready"
+    assert not any(stub.token in r.getMessage() for r in caplog.records)
+
+
+async def test_an_api_answer_is_trusted_for_a_while_a_failure_asked_again_and_probes_share_one_question():
+    answers, asked = [True, False, True], []
+
+    async def ask():
+        asked.append(1)
+        await asyncio.sleep(0.05)
+        if not answers[len(asked) - 1]:
+            raise ConnectionError("network unreachable")
+
+    check = ApiCheck("Test", ask, trust=0.5)
+    assert await asyncio.gather(check(), check(), check()) == [True, True, True] and len(asked) == 1
+    assert await check() and len(asked) == 1  # trusted
+    await asyncio.sleep(0.6)
+    assert not await check() and len(asked) == 2  # asked again: refused
+    assert await check() and len(asked) == 3  # a failure is not trusted: asked at the next probe
 
 
 async def test_readiness_fails_when_polls_stop_finishing(config, feed_server):

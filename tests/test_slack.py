@@ -201,3 +201,10 @@ async def test_help_on_slack_names_each_command_as_slack_users_type_it(slack_bot
     assert listed == [c.usage if c.slash else f"/dealticker {c.usage[1:]}" for c in COMMANDS]
     assert "/dealticker status" in listed and "/latest [Anzahl] [ab Nr.]" in listed
     assert "/dealticker help zeigt" in (await slack_bot.slash("/dealticker", "statsu")).text
+
+
+async def test_not_connected_while_slack_refuses_the_token_and_connected_again_at_once(slack_bot, slack_stub):
+    slack_stub.fail("auth.test", "invalid_auth", times=None)  # the app was uninstalled after the start
+    refused = await slack_bot.platform.connected()
+    slack_stub.clear_failures()
+    assert not refused and await slack_bot.platform.connected()

@@ -1,13 +1,19 @@
 """The small interface every chat platform adapter implements, and the errors it reports."""
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import Reply
 
 if TYPE_CHECKING:  # bot.pacing imports this module for the errors
     from bot.pacing import Pacer
+
+log = logging.getLogger(__name__)
 
 
 class DeliveryError(Exception):
@@ -76,3 +82,40 @@ class Platform(Protocol):
 
     def is_group(self, chat_id: str) -> bool:
         """Whether the chat is a group, for the per-group limit."""
+
+
+class ApiCheck:
+    """Whether a platform's API answers our credentials now (for `connected`, i.e. /readyz): a running
+    client alone said nothing about a revoked token or a network that stopped reaching the API.
+
+    Probes come every few seconds: an answer is trusted for `trust` seconds, so the API is asked about
+    twice a minute; after a failure it is asked again at the next probe, so recovery shows at once.
+    Concurrent probes share one question; one that takes longer than `timeout` counts as a failure."""
+
+    def __init__(self, platform: str, ask: Callable[[], Awaitable[Any]], trust: float = 30.0, timeout: float = 5.0):
+        self.platform, self.ask, self.trust, self.timeout = platform, ask, trust, timeout
+        self._answered_at: float | None = None
+        self._asking: asyncio.Future | None = None
+        self._ok = True  # until told otherwise: only a change is logged
+
+    async def __call__(self) -> bool:
+        if self._ok and self._answered_at is not None and time.monotonic() - self._answered_at < self.trust:
+            return True
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.ensure_future(self._question())
+        return await asyncio.shield(self._asking)
+
+    async def _question(self) -> bool:
+        try:
+            await asyncio.wait_for(self.ask(), self.timeout)
+        except Exception as exc:  # any failure means "not connected"; never the URL (it may hold the token)
+            reason = (f"no answer within {self.timeout:g} s" if isinstance(exc, TimeoutError)
+                      else f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}")
+            if self._ok:
+                log.warning("%s: the API does not answer our credentials (%s); not ready", self.platform, reason)
+            self._ok = False
+        else:
+            if not self._ok:
+                log.warning("%s: the API answers again; ready", self.platform)
+            self._ok, self._answered_at = True, time.monotonic()
+        return self._ok

@@ -17,7 +17,7 @@ from bot.commands import COMMANDS, SLACK_UMBRELLA, Caller, Commands, command_in
 from bot.config import SlackConfig
 from bot.messages import Image, Reply
 from bot.pacing import Pacer
-from bot.platforms.base import ChatGone, Limits, Rejected, RetryLater, Transient
+from bot.platforms.base import ApiCheck, ChatGone, Limits, Rejected, RetryLater, Transient
 from bot.platforms.slack_blocks import render_blocks
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class SlackPlatform:
         self._socket = None
         self.port: int | None = None
         self._admins: dict[str, tuple[float, bool]] = {}  # user id -> (valid until, is admin or owner)
+        self._api = ApiCheck("Slack", self.client.auth_test)
 
     async def start(self) -> None:
         try:
@@ -89,8 +90,10 @@ class SlackPlatform:
 
     async def connected(self) -> bool:
         if self._socket is not None:  # the WebSocket session is open and answers pings
-            return await self._socket.client.is_connected()
-        return self.port is not None  # HTTP mode: the events endpoint is listening
+            listening = await self._socket.client.is_connected()
+        else:
+            listening = self.port is not None  # HTTP mode: the events endpoint is listening
+        return listening and await self._api()
 
     async def stop(self) -> None:
         if self._socket is not None:

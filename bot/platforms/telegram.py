@@ -17,7 +17,7 @@ from bot.commands import BY_NAME, COMMANDS, Caller, Commands, command_in
 from bot.config import TelegramConfig
 from bot.messages import Reply, fit
 from bot.pacing import Pacer
-from bot.platforms.base import ChatGone, ChatMoved, Limits, Rejected, RetryLater, Transient
+from bot.platforms.base import ApiCheck, ChatGone, ChatMoved, Limits, Rejected, RetryLater, Transient
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
@@ -95,6 +95,7 @@ class TelegramPlatform:
         self.app.add_error_handler(self._on_error)
         self._previews = LinkPreviewOptions(is_disabled=not config.link_previews)
         self._receiving = False  # whether this instance should be taking updates now
+        self._api = ApiCheck("Telegram", self.app.bot.get_me)
 
     async def start(self, receive: bool = True) -> None:
         """Connect; with `receive`, also take updates (else start_receiving does, later)."""
@@ -136,7 +137,8 @@ class TelegramPlatform:
     async def connected(self) -> bool:
         # The application sends; the updater fetches updates (long polling) or serves the webhook, but
         # only while this instance is meant to receive: a follower on a shared database does not.
-        return self.app.running and (not self._receiving or bool(self.app.updater and self.app.updater.running))
+        receiving = not self._receiving or bool(self.app.updater and self.app.updater.running)
+        return self.app.running and receiving and await self._api()
 
     async def stop_receiving(self) -> None:
         """Stop taking updates; PTB confirms the last one's offset first, so the next receiver
