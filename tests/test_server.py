@@ -195,13 +195,19 @@ async def test_health_readiness_and_metrics_of_a_run(config, feed_server):
     assert value("process_resident_memory_bytes") > 0
 
 
-async def test_telegram_not_ready_until_connected_and_its_429s_and_retries_counted(config, feed_server):
+def on_telegram(config, feed_server, stub: TelegramStub) -> tuple:
+    """The configuration and a migrated store for a bot on the Telegram stand-in that polls one SPIEGEL feed."""
     feed_server.routes["/spiegel.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss"))
+    config = dataclasses.replace(with_feeds(config, ("SPIEGEL", feed_server.url("/spiegel.rss"))),
+                                 telegram=TelegramConfig(token=stub.token, api_url=stub.base_url))
+    store = Store(config.database_url)
+    store.migrate()
+    return config, store
+
+
+async def test_telegram_not_ready_until_connected_and_its_429s_and_retries_counted(config, feed_server):
     with TelegramStub() as stub:
-        config = dataclasses.replace(with_feeds(config, ("SPIEGEL", feed_server.url("/spiegel.rss"))),
-                                     telegram=TelegramConfig(token=stub.token, api_url=stub.base_url))
-        store = Store(config.database_url)
-        store.migrate()
+        config, store = on_telegram(config, feed_server, stub)
         for chat in ("3001", "3002"):
             store.subscribe("telegram", chat)
         stub.fail("sendMessage", 429, retry_after=1, chat_id=3001)  # flood control once
@@ -229,12 +235,8 @@ async def test_telegram_not_ready_until_connected_and_its_429s_and_retries_count
 
 
 async def test_telegram_is_not_ready_while_its_api_refuses_the_token_and_ready_again_at_once(config, feed_server, caplog):
-    feed_server.routes["/spiegel.rss"] = Route(body=feed_bytes("spiegel_wirtschaft.rss"))
     with TelegramStub() as stub:
-        config = dataclasses.replace(with_feeds(config, ("SPIEGEL", feed_server.url("/spiegel.rss"))),
-                                     telegram=TelegramConfig(token=stub.token, api_url=stub.base_url))
-        store = Store(config.database_url)
-        store.migrate()
+        config, store = on_telegram(config, feed_server, stub)
         async with Running(config, store, console=False) as bot:
             await stub.wait_calls_async("getUpdates", 1, timeout=20)  # started and receiving
             stub.fail("getMe", 401, "Unauthorized", times=None)  # the token was revoked meanwhile
