@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from http import HTTPStatus
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import h11
@@ -89,6 +89,8 @@ def _reason(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Response:
+    """What a route answers; every answer closes the connection."""
+
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
@@ -147,7 +149,7 @@ class Server:
                 request = await asyncio.wait_for(_request(http, reader), REQUEST_TIMEOUT)
             except TimeoutError:
                 return  # a client that has sent no whole request in this time is dropped
-            except h11.RemoteProtocolError as exc:  # not HTTP, or a head over 16 KiB: 400 or 431
+            except h11.RemoteProtocolError as exc:  # not HTTP, or a head too large: h11 hints 400 or 431
                 request, response = None, _text(exc.error_status_hint, "bad request\n")
             else:
                 if request is None:
