@@ -15,6 +15,7 @@ from tests.factories import ORACLE_FEED
 from tests.telegram_stub import TelegramStub
 
 CHATS = [str(20000 + i) for i in range(500)]
+
 def _start(tmp_path, stub: TelegramStub, log_name: str) -> subprocess.Popen:
     return start_dealticker(tmp_path, [("Test", f"file://{tmp_path / 'feed.rss'}")], log_name=log_name, env={
         "TELEGRAM_BOT_TOKEN": stub.token, "TELEGRAM_API_URL": stub.base_url, "PTB_TIMEDELTA": "1"})
