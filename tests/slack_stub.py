@@ -150,6 +150,7 @@ class Call(_Record):
     token: str | None = None
     status: int = 0  # the HTTP status answered
     error: str | None = None  # the "error" answered, None when ok
+    host: str | None = None  # the Host header: which of several clients (by the name it used) called
 
     def __iter__(self):
         return iter((self.method, self.params))
@@ -567,7 +568,7 @@ class SlackStub:
                 token = auth[7:].strip()
             if "token" in params:
                 token = token or params.get("token")
-            return self._api(method, params, token)
+            return self._api(method, params, token, headers.get("Host"))
         if parts.path.startswith("/upload/v1/") and verb == "POST":
             return self._upload(unquote(parts.path[len("/upload/v1/"):]), body)
         if parts.path.startswith("/respond/") and verb == "POST":
@@ -601,9 +602,9 @@ class SlackStub:
             return f
         return None
 
-    def _api(self, method: str, params: dict, token: str | None) -> tuple[int, dict, bytes]:
+    def _api(self, method: str, params: dict, token: str | None, host: str | None = None) -> tuple[int, dict, bytes]:
         self._sleep_for(method)
-        call = Call(method, copy.deepcopy(params), token)
+        call = Call(method, copy.deepcopy(params), token, host=host)
         with self._lock:
             self._calls.append(call)
             try:

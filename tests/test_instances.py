@@ -1,6 +1,9 @@
-"""Two instances on one PostgreSQL: one polls and receives, both deliver, nothing twice, a killed leader is replaced."""
+"""Two instances on one PostgreSQL: one polls and receives, both deliver, nothing twice, a killed leader is replaced
+(on Telegram and on Slack)."""
 from __future__ import annotations
 
+import asyncio
+import re
 import signal
 import subprocess
 import threading
@@ -15,7 +18,9 @@ from bot.leader import Leadership
 from bot.store import Store, utcnow
 from bot.store.lease import LEADER_KEY, InstanceLock
 from bot.store.outbox import CHAT_HOLD
-from tests.conftest import PG_URL, start_dealticker
+from tests.chat_bots import SECRET
+from tests.conftest import PG_URL, start_dealticker, write_config
+from tests.slack_stub import SlackStub, deliver, slash_command_body
 from tests.telegram_stub import TelegramStub
 
 CHATS = [str(30000 + i) for i in range(400)]
@@ -236,3 +241,88 @@ def test_leader_killed_during_fan_out(tmp_path, pg_url):
     # Each /help answered once: the first by the leader, the second by the survivor.
     assert len(stub.sent(ASKER)) == 2
     store.close()
+
+
+def free_ports(count: int) -> list[int]:
+    import socket
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def _start_on_slack(tmp_path, stub: SlackStub, url: str, name: str, host: str, port: int) -> subprocess.Popen:
+    # Each instance has its own events endpoint (a load balancer would stand in front of both) and
+    # reaches the stand-in under its own host name, so the stand-in's records say who called.
+    config = write_config(tmp_path / name, [("Test", f"file://{tmp_path / 'feed.rss'}")])
+    config.write_text(re.sub(r"(?m)^http_port = \d+", f"http_port = {port}", config.read_text(encoding="utf-8")),
+                      encoding="utf-8")
+    return start_dealticker(tmp_path, [], log_name=f"{name}.log", env={
+        "DEALTICKER_CONFIG": str(config), "DATABASE_URL": url, "SLACK_BOT_TOKEN": stub.token,
+        "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": stub.base_url.replace("127.0.0.1", host)})
+
+
+def _slash(stub: SlackStub, port: int, name: str) -> int:
+    body = slash_command_body("/dealticker", "help", "D0ASKER", "U1", stub.response_url(name))
+    status, _, _ = asyncio.run(deliver(f"http://127.0.0.1:{port}/slack/events", body, SECRET))
+    return status
+
+
+def test_two_instances_on_slack_share_the_fan_out_and_a_killed_leader_is_replaced(tmp_path, pg_url):
+    channels = [f"C{i:07d}" for i in range(200)]
+    (tmp_path / "feed.rss").write_text(_feed("oracle"), encoding="utf-8")
+    for name in ("leader", "follower"):
+        (tmp_path / name).mkdir()
+    store = Store(pg_url)
+    store.migrate()
+    for channel in channels:
+        store.subscribe("slack", channel)
+    leader_port, follower_port = free_ports(2)
+    procs: list[subprocess.Popen] = []
+    with SlackStub() as stub:
+        stub.limit_rate(per_channel_per_second=1)
+        try:
+            procs.append(leader := _start_on_slack(tmp_path, stub, pg_url, "leader", "127.0.0.1", leader_port))
+            _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
+            procs.append(follower := _start_on_slack(tmp_path, stub, pg_url, "follower", "localhost", follower_port))
+            _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60, "the second joins")
+            # Slack sends each request to one endpoint: whichever instance gets it answers, once.
+            assert _slash(stub, follower_port, "asked-follower") == 200
+            assert _slash(stub, leader_port, "asked-leader") == 200
+            posted_by = lambda host: [c for c in stub.calls("chat.postMessage") if c.host == host]  # noqa: E731
+            _wait(lambda: len(posted_by(f"localhost:{stub.port}")) >= 20, 60, "the follower delivers too")
+            leader.send_signal(signal.SIGKILL)
+            leader.wait(10)
+            killed_at = len(stub.posts)
+            (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
+            frist = lambda: sum("Frist" in (p.text or "") for p in stub.posts)  # noqa: E731
+            _wait(lambda: frist() >= len(channels) and not store.delivery_counts().get("pending"), 120,
+                  "the survivor polls the new item and delivers everything")
+            time.sleep(1.5)  # anything sent twice would arrive now
+            follower.send_signal(signal.SIGTERM)
+            follower.wait(30)
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+    assert killed_at < len(channels), "the fan-out finished before the kill"
+    assert posted_by(f"127.0.0.1:{stub.port}") and posted_by(f"localhost:{stub.port}"), "both delivered"
+    log = _log(tmp_path, "follower")
+    assert follower.returncode == 0 and "Traceback" not in log, log[-3000:]
+    assert "this instance is the leader now" in log
+    assert stub.token not in log + _log(tmp_path, "leader") and SECRET not in log + _log(tmp_path, "leader")
+    assert len(stub.responses("asked-follower")) == len(stub.responses("asked-leader")) == 1
+
+    oracle = Counter(p.channel for p in stub.posts if "Oracle erhält" in (p.text or ""))
+    assert Counter(p.channel for p in stub.posts if "Frist" in (p.text or "")) == Counter(channels)
+    assert set(oracle) <= set(channels) and set(oracle.values()) == {1}, [c for c, n in oracle.items() if n > 1]
+    with store.engine.connect() as conn:  # rows the killed leader had in flight are not sent again
+        cut_off = set(conn.execute(select(schema.deliveries.c.chat_id).where(
+            schema.deliveries.c.status == "sending")).scalars())
+    assert len(cut_off) <= 2, cut_off
+    assert not set(channels) - cut_off - set(oracle)
+    store.close()
+
