@@ -9,6 +9,8 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from sqlalchemy import create_engine, insert, select, text, update
@@ -182,43 +184,70 @@ def _log(tmp_path, name: str) -> str:
     return (tmp_path / f"{name}.log").read_text()
 
 
+@contextmanager
+def _killed_at_the_end() -> Iterator[list[subprocess.Popen]]:
+    """The instances a test starts; whichever still runs at the end (a failed test) is killed."""
+    procs: list[subprocess.Popen] = []
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+
+
+def _kill_the_leader_and_publish_again(tmp_path, store: Store, leader: subprocess.Popen, follower: subprocess.Popen,
+                                       alerts, targets: list[str]) -> int:
+    """SIGKILL to the leader mid fan-out, then a new item in the feed for the survivor to poll and deliver;
+    then the survivor is stopped. Returns how many alerts had been sent at the kill."""
+    leader.send_signal(signal.SIGKILL)
+    leader.wait(10)
+    killed_at = len(alerts())
+    (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
+    _wait(lambda: sum("Frist" in text for _, text in alerts()) >= len(targets)
+          and not store.delivery_counts().get("pending"), 120, "the survivor polls the new item and delivers everything")
+    time.sleep(1.5)  # anything sent twice would arrive now
+    follower.send_signal(signal.SIGTERM)
+    follower.wait(30)
+    return killed_at
+
+
+def _assert_every_alert_once(store: Store, alerts: list[tuple[str, str]], targets: list[str]) -> None:
+    oracle = Counter(chat for chat, text in alerts if "Oracle erhält" in text)
+    assert Counter(chat for chat, text in alerts if "Frist" in text) == Counter(targets)  # polled by the survivor
+    assert set(oracle) <= set(targets) and set(oracle.values()) == {1}, [c for c, n in oracle.items() if n > 1]
+    # Rows the killed leader had claimed in the instant before its request went out stay "sending"
+    # (then "uncertain") and are not sent again; every other row reached its chat, once.
+    with store.engine.connect() as conn:
+        cut_off = set(conn.execute(select(schema.deliveries.c.chat_id).where(
+            schema.deliveries.c.status == "sending")).scalars())
+    assert len(cut_off) <= 2, cut_off
+    assert not set(targets) - cut_off - set(oracle)
+
+
 def test_leader_killed_during_fan_out(tmp_path, pg_url):
     (tmp_path / "feed.rss").write_text(_feed("oracle"), encoding="utf-8")
     store = Store(pg_url)
     store.migrate()
     for chat in CHATS:
         store.subscribe("telegram", chat)
-    procs: list[subprocess.Popen] = []
-    with TelegramStub() as stub:
+    with TelegramStub() as stub, _killed_at_the_end() as procs:
         stub.limit_rate(per_second=30, per_chat_per_second=1, per_group_per_minute=20)
         port = stub.port
-        try:
-            procs.append(leader := _start(tmp_path, stub, pg_url, "leader", "127.0.0.1"))
-            _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
-            procs.append(follower := _start(tmp_path, stub, pg_url, "follower", "localhost"))
-            _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60,
-                  "the second one joins")
-            stub.push_message(ASKER, "/help")
-            _wait(lambda: stub.sent(ASKER), 30, "the leader answers /help")
-            _wait(lambda: stub.hosts_of("sendMessage").count(f"localhost:{port}") >= 20, 60,
-                  "the follower delivers too")
-            hosts_before_kill = Counter(stub.hosts_of("getUpdates"))
-            conflicts_before_kill = [f for f in stub.failures if f["status"] == 409]
-            leader.send_signal(signal.SIGKILL)
-            leader.wait(10)
-            killed_at = len(stub.sent())
-            (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
-            stub.push_message(ASKER, "/help")
-            frist = lambda: sum("Frist" in m["text"] for m in stub.sent())  # noqa: E731
-            _wait(lambda: frist() >= len(CHATS) and not store.delivery_counts().get("pending"), 120,
-                  "the survivor polls the new item and delivers everything")
-            time.sleep(1.5)  # anything sent twice would arrive now
-            follower.send_signal(signal.SIGTERM)
-            follower.wait(30)
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
+        alerts = lambda: [(str(m["chat_id"]), m["text"]) for m in stub.sent() if m["chat_id"] != ASKER]  # noqa: E731
+        procs.append(leader := _start(tmp_path, stub, pg_url, "leader", "127.0.0.1"))
+        _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
+        procs.append(follower := _start(tmp_path, stub, pg_url, "follower", "localhost"))
+        _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60,
+              "the second one joins")
+        stub.push_message(ASKER, "/help")
+        _wait(lambda: stub.sent(ASKER), 30, "the leader answers /help")
+        _wait(lambda: stub.hosts_of("sendMessage").count(f"localhost:{port}") >= 20, 60,
+              "the follower delivers too")
+        hosts_before_kill = Counter(stub.hosts_of("getUpdates"))
+        conflicts_before_kill = [f for f in stub.failures if f["status"] == 409]
+        stub.push_message(ASKER, "/help")  # answered by the survivor
+        killed_at = _kill_the_leader_and_publish_again(tmp_path, store, leader, follower, alerts, CHATS)
     assert killed_at < len(CHATS), "the fan-out finished before the kill"
     assert not conflicts_before_kill and set(hosts_before_kill) == {f"127.0.0.1:{port}"}, \
         "only the leader may take updates"
@@ -227,17 +256,7 @@ def test_leader_killed_during_fan_out(tmp_path, pg_url):
     assert "this instance is the leader now" in log and log.rstrip().endswith("Dealticker stopped (SIGTERM).")
     assert stub.token not in log + _log(tmp_path, "leader")
 
-    sent = [(str(m["chat_id"]), m["text"]) for m in stub.sent() if m["chat_id"] != ASKER]
-    oracle = Counter(c for c, text in sent if "Oracle erhält" in text)
-    assert Counter(c for c, text in sent if "Frist" in text) == Counter(CHATS)  # polled by the survivor
-    assert set(oracle) <= set(CHATS) and set(oracle.values()) == {1}, [c for c, n in oracle.items() if n > 1]
-    # Rows the killed leader had claimed in the instant before its request went out stay "sending"
-    # (then "uncertain") and are not sent again; every other row reached its chat, once.
-    with store.engine.connect() as conn:
-        cut_off = set(conn.execute(select(schema.deliveries.c.chat_id).where(
-            schema.deliveries.c.status == "sending")).scalars())
-    assert len(cut_off) <= 2, cut_off
-    assert not set(CHATS) - cut_off - set(oracle)
+    _assert_every_alert_once(store, alerts(), CHATS)
     # Each /help answered once: the first by the leader, the second by the survivor.
     assert len(stub.sent(ASKER)) == 2
     store.close()
@@ -281,33 +300,19 @@ def test_two_instances_on_slack_share_the_fan_out_and_a_killed_leader_is_replace
     for channel in channels:
         store.subscribe("slack", channel)
     leader_port, follower_port = free_ports(2)
-    procs: list[subprocess.Popen] = []
-    with SlackStub() as stub:
+    with SlackStub() as stub, _killed_at_the_end() as procs:
         stub.limit_rate(per_channel_per_second=1)
-        try:
-            procs.append(leader := _start_on_slack(tmp_path, stub, pg_url, "leader", "127.0.0.1", leader_port))
-            _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
-            procs.append(follower := _start_on_slack(tmp_path, stub, pg_url, "follower", "localhost", follower_port))
-            _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60, "the second joins")
-            # Slack sends each request to one endpoint: whichever instance gets it answers, once.
-            assert _slash(stub, follower_port, "asked-follower") == 200
-            assert _slash(stub, leader_port, "asked-leader") == 200
-            posted_by = lambda host: [c for c in stub.calls("chat.postMessage") if c.host == host]  # noqa: E731
-            _wait(lambda: len(posted_by(f"localhost:{stub.port}")) >= 20, 60, "the follower delivers too")
-            leader.send_signal(signal.SIGKILL)
-            leader.wait(10)
-            killed_at = len(stub.posts)
-            (tmp_path / "feed.rss").write_text(_feed("frist", "oracle"), encoding="utf-8")
-            frist = lambda: sum("Frist" in (p.text or "") for p in stub.posts)  # noqa: E731
-            _wait(lambda: frist() >= len(channels) and not store.delivery_counts().get("pending"), 120,
-                  "the survivor polls the new item and delivers everything")
-            time.sleep(1.5)  # anything sent twice would arrive now
-            follower.send_signal(signal.SIGTERM)
-            follower.wait(30)
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.kill()
+        alerts = lambda: [(p.channel, p.text or "") for p in stub.posts]  # noqa: E731
+        procs.append(leader := _start_on_slack(tmp_path, stub, pg_url, "leader", "127.0.0.1", leader_port))
+        _wait(lambda: "the leader now" in _log(tmp_path, "leader"), 60, "the first instance leads")
+        procs.append(follower := _start_on_slack(tmp_path, stub, pg_url, "follower", "localhost", follower_port))
+        _wait(lambda: "instances sharing this database: 2" in _log(tmp_path, "follower"), 60, "the second joins")
+        # Slack sends each request to one endpoint: whichever instance gets it answers, once.
+        assert _slash(stub, follower_port, "asked-follower") == 200
+        assert _slash(stub, leader_port, "asked-leader") == 200
+        posted_by = lambda host: [c for c in stub.calls("chat.postMessage") if c.host == host]  # noqa: E731
+        _wait(lambda: len(posted_by(f"localhost:{stub.port}")) >= 20, 60, "the follower delivers too")
+        killed_at = _kill_the_leader_and_publish_again(tmp_path, store, leader, follower, alerts, channels)
     assert killed_at < len(channels), "the fan-out finished before the kill"
     assert posted_by(f"127.0.0.1:{stub.port}") and posted_by(f"localhost:{stub.port}"), "both delivered"
     log = _log(tmp_path, "follower")
@@ -316,13 +321,6 @@ def test_two_instances_on_slack_share_the_fan_out_and_a_killed_leader_is_replace
     assert stub.token not in log + _log(tmp_path, "leader") and SECRET not in log + _log(tmp_path, "leader")
     assert len(stub.responses("asked-follower")) == len(stub.responses("asked-leader")) == 1
 
-    oracle = Counter(p.channel for p in stub.posts if "Oracle erhält" in (p.text or ""))
-    assert Counter(p.channel for p in stub.posts if "Frist" in (p.text or "")) == Counter(channels)
-    assert set(oracle) <= set(channels) and set(oracle.values()) == {1}, [c for c, n in oracle.items() if n > 1]
-    with store.engine.connect() as conn:  # rows the killed leader had in flight are not sent again
-        cut_off = set(conn.execute(select(schema.deliveries.c.chat_id).where(
-            schema.deliveries.c.status == "sending")).scalars())
-    assert len(cut_off) <= 2, cut_off
-    assert not set(channels) - cut_off - set(oracle)
+    _assert_every_alert_once(store, alerts(), channels)
     store.close()
 
