@@ -45,9 +45,9 @@ class GermanText:
     word is analysed once while it is among the `cache_size` most recently read (~5 ms each)."""
 
     # Both caches live as long as the poller, so their bounds are its memory: a word's analysis takes
-    # ~370 bytes (the 5,181 words of tests/data: 1.9 MB), so the 50,000 words allowed before would
-    # have grown the poller by ~19 MB as months of news add vocabulary; the most frequent words are
-    # in the model's own cache anyway.
+    # ~370 bytes (the 5,181 words of tests/data: 1.9 MB, traced once by hand), so the 50,000 words
+    # allowed before would have grown the poller by ~19 MB as months of news add vocabulary; the most
+    # frequent words are in the model's own cache anyway.
     # Texts are re-read within one item's analysis, rarely across items: 2,048 texts kept ~3.5 MB of
     # tokens at 1,000 feeds and cost ~6 MB of RSS after ten cycles against 256 (bench/memory.py).
     def __init__(self, cache_size: int = 10_000, texts: int = 256):

@@ -68,7 +68,6 @@ class InstanceLock:
         self._leader, self._instances = bool(mine), max(1, int(members))
         return Standing(self._leader, self._instances)
 
-
     def release(self) -> None:
         """Give up both locks (closing the session releases them)."""
         conn, self._conn, self._leader = self._conn, None, False

@@ -150,7 +150,8 @@ class OutboxStore(ChatStore):
             if not heads:
                 return []
             leased = conn.execute(_LEASE, {**params, "heads": heads}).all()
-        return sorted((Delivery(*row[:-1], created=_utc(row.created), lease=now) for row in leased), key=lambda r: (r.alert_id, r.id))
+        rows = (Delivery(*row[:-1], created=_utc(row.created), lease=now) for row in leased)
+        return sorted(rows, key=lambda r: (r.alert_id, r.id))
 
     def release_lease(self, lease: datetime) -> None:
         """A stopping instance hands its unsent leased rows on at once rather than after CHAT_HOLD;
